@@ -1,0 +1,44 @@
+"""Configuration: the typed schema, its validation, and composing it from ``conf/``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+from osteosim.config import schema
+from osteosim.config.schema import Config
+from osteosim.config.validate import ConfigError, check_consistency, check_ranges
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+__all__ = ["Config", "ConfigError", "CONF_DIR", "compose", "to_config", "group_options"]
+
+
+def to_config(cfg: DictConfig | Config) -> Config:
+    """Typed, validated configuration from a Hydra-composed DictConfig (or pass a Config through)."""
+    if isinstance(cfg, DictConfig):
+        typed = OmegaConf.to_object(cfg)
+    else:
+        typed = cfg
+    if not isinstance(typed, Config):
+        raise ConfigError("the configuration is not built on osteosim_schema (conf/config.yaml's first default)")
+    check_ranges(typed)
+    check_consistency(typed)
+    return typed
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group, from the YAML files in conf/<group>/."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def compose(overrides: Sequence[str] = ()) -> Config:
+    """Compose conf/ with command-line style overrides, as the CLI does, and validate it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    schema.register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = hydra_compose(config_name="config", overrides=list(overrides))
+    return to_config(cfg)

@@ -1,0 +1,118 @@
+"""Range and consistency checks on a composed configuration, before anything runs.
+
+Types and key names are already enforced by the schema when Hydra composes; here every
+numeric field is checked against the range declared next to it in :mod:`.schema`, and a few
+cross-field rules are checked. The first problem found is raised as a :class:`ConfigError`
+whose message names the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from osteosim.config import schema
+
+
+class ConfigError(ValueError):
+    """A configuration value that osteosim cannot run with."""
+
+
+def _fmt(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return "inf" if x == math.inf else "-inf" if x == -math.inf else repr(x)
+
+
+def _check_number(key: str, value: Any, rng: tuple) -> None:
+    lo, hi, open_lo = rng
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}={value!r} is not a number")
+    if math.isnan(value):
+        raise ConfigError(f"{key}=nan is not a number")
+    below = value <= lo if open_lo else value < lo
+    if below or value > hi:
+        bracket = "(" if open_lo else "["
+        raise ConfigError(f"{key}={_fmt(value)} is outside {bracket}{_fmt(lo)}, {_fmt(hi)}]")
+
+
+def _check_field(key: str, value: Any, meta: Any) -> None:
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{key}={value!r} is not one of {', '.join(meta['choices'])}")
+    if "length" in meta and meta["length"] is not None and len(value) != meta["length"]:
+        raise ConfigError(f"{key}={list(value)} must list {meta['length']} values (one per weekday, Mon..Sun)")
+    if "range" not in meta:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_number(f"{key}.{k}", v, meta["range"])
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_number(f"{key}[{i}]", v, meta["range"])
+    else:
+        _check_number(key, value, meta["range"])
+
+
+def check_ranges(node: Any, prefix: str = "") -> None:
+    """Walk a schema dataclass instance and check every declared range and choice."""
+    for f in dataclasses.fields(node):
+        key = f"{prefix}{f.name}"
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            check_ranges(value, key + ".")
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            for i, item in enumerate(value):
+                check_ranges(item, f"{key}[{i}].")
+        else:
+            _check_field(key, value, f.metadata)
+
+
+def _check_distribution(key: str, probs: dict[str, float]) -> None:
+    if not probs:
+        raise ConfigError(f"{key} is empty; it must list categories with probabilities summing to 1")
+    total = sum(probs.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"{key} sums to {total:.6g}; the probabilities must sum to 1")
+
+
+def _check_keys(key: str, mapping: dict, required: set[str]) -> None:
+    missing = sorted(required - set(mapping))
+    if missing:
+        raise ConfigError(f"{key} is missing {', '.join(missing)} (needs {', '.join(sorted(required))})")
+
+
+def check_consistency(cfg: schema.Config) -> None:
+    """Rules that involve more than one field."""
+    c, d, t = cfg.cohort, cfg.disease, cfg.treatment
+    if c.mode == "trial" and c.n_patients < 1:
+        raise ConfigError(f"cohort.n_patients={c.n_patients} is outside [1, inf] (a trial needs patients)")
+    if c.age_min >= c.age_max:
+        raise ConfigError(f"cohort.age_min={_fmt(c.age_min)} must be below cohort.age_max={_fmt(c.age_max)}")
+    if c.lung_only_share_of_metastatic + c.multisystem_share_of_metastatic > 1.0:
+        raise ConfigError("cohort.lung_only_share_of_metastatic + cohort.multisystem_share_of_metastatic "
+                          f"= {c.lung_only_share_of_metastatic + c.multisystem_share_of_metastatic:.6g} is outside [0, 1]")
+    _check_distribution("cohort.site_probabilities", c.site_probabilities)
+    unknown_axial = sorted(set(c.axial_sites) - set(c.site_probabilities))
+    if unknown_axial:
+        raise ConfigError(f"cohort.axial_sites={unknown_axial} are not sites of cohort.site_probabilities "
+                          f"({', '.join(c.site_probabilities)})")
+    _check_distribution("disease.relapse_site_probabilities", d.relapse_site_probabilities)
+    _check_keys("disease.csr_probability", d.csr_probability, {"lung", "extrapulmonary", "multisystem"})
+    _check_keys("disease.cr2_probability", d.cr2_probability, set(d.relapse_site_probabilities) | {"progression"})
+    if d.symptom_log10 < d.detect_log10:
+        raise ConfigError(f"disease.symptom_log10={_fmt(d.symptom_log10)} must be at least "
+                          f"disease.detect_log10={_fmt(d.detect_log10)} (symptoms come after imaging can see disease)")
+    drugs = {course.drug for course in t.neoadjuvant + t.adjuvant} | {"IE"}
+    _check_keys("treatment.course_kill_weight", t.course_kill_weight, drugs)
+    _check_keys("treatment.length_of_stay_days", t.length_of_stay_days, drugs)
+    weeks = [course.week for course in t.neoadjuvant]
+    if weeks and max(weeks) >= t.surgery_week:
+        raise ConfigError(f"treatment.surgery_week={t.surgery_week} must come after the last neoadjuvant week ({max(weeks)})")
+    if not t.followup_schedule:
+        raise ConfigError("treatment.followup_schedule is empty; list at least one {until_year, interval_days} band")
+    if not c.unconstrained_capacity:
+        for name in schema.RESOURCE_NAMES:
+            res = getattr(cfg.resources, name)
+            if sum(res.roster) == 0:
+                raise ConfigError(f"resources.{name}.roster={list(res.roster)} has no capacity on any day "
+                                  "(a constrained resource needs at least one server on some weekday)")

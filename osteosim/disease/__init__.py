@@ -1,0 +1,1 @@
+"""The biology: clonogen burden, growth, kill, cure or relapse (DESIGN §3)."""

@@ -1,0 +1,61 @@
+"""The patients table of DESIGN §5, built from the cohort and what the pathway recorded."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from osteosim.cohort import MET_PATTERNS, Cohort
+from osteosim.pathway.record import PatientRecord
+
+PATIENT_COLUMNS = (
+    "replication", "arm", "patient_id", "arrival_day", "age_years", "sex", "primary_site", "met_status",
+    "n_lung_nodules", "bilateral", "diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day",
+    "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "good_response", "csr", "relapse_day",
+    "relapse_site", "cr2", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
+    "os_days", "os_event",
+)
+DEATH_CAUSES = ("", "osteosarcoma", "treatment", "other")
+RELAPSE_SITES = ("", "lung", "local", "multiple", "bone", "progression")
+
+
+def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """1/0/NaN floats as a nullable boolean column (NA = not assessed)."""
+    return pd.array(np.where(np.isnan(values), None, values == 1.0), dtype="boolean")
+
+
+def survival_columns(rec: PatientRecord, horizon: float) -> dict[str, np.ndarray]:
+    """EFS and OS from diagnosis: EFS ends at the first relapse, progression or death (DESIGN §5)."""
+    followup_end = np.fmin(rec.death_day, horizon)
+    efs_end = np.fmin(np.fmin(rec.relapse_day, rec.death_day), horizon)
+    return {
+        "followup_end_day": followup_end,
+        "efs_days": efs_end - rec.diagnosis_day,
+        "efs_event": ~np.isnan(rec.relapse_day) | ~np.isnan(rec.death_day),
+        "os_days": followup_end - rec.diagnosis_day,
+        "os_event": ~np.isnan(rec.death_day),
+    }
+
+
+def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: str) -> pd.DataFrame:
+    n = len(cohort)
+    cols = {
+        "replication": np.full(n, replication, dtype=np.int32),
+        "arm": pd.Categorical([arm] * n),
+        "patient_id": np.arange(n, dtype=np.int64),
+        "arrival_day": cohort.arrival_day,
+        "age_years": cohort.age_years,
+        "sex": pd.Categorical.from_codes(cohort.male.astype(np.int8), ["female", "male"]),
+        "primary_site": pd.Categorical.from_codes(cohort.site.astype(np.int8), list(cohort.sites)),
+        "met_status": pd.Categorical.from_codes(rec.met_status, list(MET_PATTERNS)),
+        "n_lung_nodules": rec.n_lung_nodules,
+        "bilateral": rec.bilateral,
+        "good_response": _nullable_bool(rec.good_response),
+        "csr": rec.csr,
+        "relapse_site": pd.Categorical(rec.relapse_site, categories=list(RELAPSE_SITES)),
+        "cr2": _nullable_bool(rec.cr2),
+        "death_cause": pd.Categorical(rec.death_cause, categories=list(DEATH_CAUSES)),
+    }
+    for name in PatientRecord.DAY_COLUMNS:
+        cols[name] = getattr(rec, name)
+    cols.update(survival_columns(rec, cohort.horizon_day))
+    return pd.DataFrame(cols, columns=list(PATIENT_COLUMNS))
