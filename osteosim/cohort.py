@@ -63,17 +63,18 @@ def horizon_day(cfg: CohortConfig, arrivals: np.ndarray) -> float:
 
 def _truncated_normal(seed, ids, purpose, mean, sd, lo, hi):
     """Resample (keyed by attempt) until inside [lo, hi]; clip after 50 attempts."""
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), ids.shape)
     out = np.full(ids.shape[0], np.nan)
     todo = np.ones(ids.shape[0], dtype=bool)
     for attempt in range(50):
-        x = mean + sd * rng.normal_array(seed, ids[todo], purpose, attempt)
+        x = mean[todo] + sd * rng.normal_array(seed, ids[todo], purpose, attempt)
         ok = (x >= lo) & (x <= hi)
         idx = np.flatnonzero(todo)
         out[idx[ok]] = x[ok]
         todo[idx[ok]] = False
         if not todo.any():
             return out
-    out[todo] = np.clip(mean, lo, hi)
+    out[todo] = np.clip(mean[todo], lo, hi)
     return out
 
 
@@ -117,7 +118,9 @@ def sample(cfg: CohortConfig, disease: DiseaseConfig, seed: int) -> Cohort:
         axial=np.isin(site, axial_idx),
         true_met=met,
         true_nodules=_lung_nodules(cfg, seed, ids, met),
-        micro_log10=micro_mean + disease.micro_log10_sd * rng.normal_array(seed, ids, rng.MICRO_BURDEN, 0),
+        # occult means below imaging: the burden is truncated at the detection threshold
+        micro_log10=_truncated_normal(seed, ids, rng.MICRO_BURDEN, micro_mean, disease.micro_log10_sd,
+                                      -np.inf, disease.detect_log10),
         growth=np.log10(2.0) / doubling,
         sensitivity=disease.chemosensitivity_median
         * np.exp(disease.chemosensitivity_sigma * rng.normal_array(seed, ids, rng.CHEMOSENS, 0)),

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 import pandas as pd
@@ -21,11 +19,12 @@ from lifelines import KaplanMeierFitter
 from plotly.colors import hex_to_rgb, qualitative
 from plotly.offline import get_plotlyjs
 
+from osteosim.analysis import utilisation, wait_times, with_durations
+from osteosim.io import write_text_atomically
+
 DAYS_PER_YEAR = 365.25
 MAX_STEP_POINTS = 2000
 PALETTE = qualitative.Plotly
-RUN_KEYS = ["replication", "arm"]
-QUEUE_KEYS = ["replication", "arm", "patient_id", "resource"]
 SECTIONS = {
     "survival": "Survival",
     "waits": "Waits per stage",
@@ -70,57 +69,7 @@ def write_dashboard(
     summary: dict,
 ) -> None:
     """Write the dashboard atomically so a reader never sees a half-written page."""
-    _write_atomically(pathlib.Path(path), build_dashboard(patients, events, resources, summary))
-
-
-def wait_times(events: pd.DataFrame) -> pd.DataFrame:
-    """Pair each patient's resource request with the next start, so waits come from the log.
-
-    The n-th request of a (replication, arm, patient, resource) pairs with its
-    n-th start. Background demand (patient_id < 0) is left out. Returns columns
-    arm, stage, resource, wait (days), ordered by request day.
-    """
-    if events.empty:
-        return pd.DataFrame(columns=["arm", "stage", "resource", "wait"])
-    queued = events[
-        (events["patient_id"] >= 0)
-        & events["event"].isin(["request", "start"])
-        & events["resource"].notna()
-    ].sort_values("day", kind="stable")
-    queued = queued.assign(
-        nth=queued.groupby(QUEUE_KEYS + ["event"], observed=True, sort=False).cumcount()
-    )
-    requests = queued[queued["event"] == "request"]
-    starts = queued[queued["event"] == "start"][QUEUE_KEYS + ["nth", "day"]]
-    pairs = requests.merge(starts, on=QUEUE_KEYS + ["nth"], suffixes=("", "_start"))
-    return pairs.assign(wait=pairs["day_start"] - pairs["day"])[["arm", "stage", "resource", "wait"]]
-
-
-def utilisation(resources: pd.DataFrame) -> pd.DataFrame:
-    """Time-weighted use per (arm, resource): the integrals behind a fair utilisation figure.
-
-    Each row is a change point holding until the next row of the same
-    (replication, arm, resource); the last one holds until the run's last
-    recorded change point. Returns arm, resource, mean_in_use, mean_capacity
-    and utilisation_pct (NaN where capacity is ever infinite).
-    """
-    timed = _with_durations(resources)
-    timed = timed.assign(
-        busy=timed["in_use"] * timed["duration"],
-        offered=timed["capacity"] * timed["duration"],
-    )
-    totals = timed.groupby(["arm", "resource"], observed=True, sort=False)[
-        ["busy", "offered", "duration"]
-    ].sum()
-    totals = totals[totals["duration"] > 0]
-    finite = np.isfinite(totals["offered"])
-    return pd.DataFrame(
-        {
-            "mean_in_use": totals["busy"] / totals["duration"],
-            "mean_capacity": totals["offered"] / totals["duration"],
-            "utilisation_pct": (100 * totals["busy"] / totals["offered"]).where(finite),
-        }
-    ).reset_index()
+    write_text_atomically(pathlib.Path(path), build_dashboard(patients, events, resources, summary))
 
 
 # --- survival -------------------------------------------------------------
@@ -239,15 +188,6 @@ def _utilisation_section(resources: pd.DataFrame) -> str:
         _figure_html(_in_use_figure(resources), "fig-in-use"),
     ]
     return "\n".join(parts)
-
-
-def _with_durations(resources: pd.DataFrame) -> pd.DataFrame:
-    """Attach how long each change point's state holds, so averages are time-weighted."""
-    keys = RUN_KEYS + ["resource"]
-    ordered = resources.sort_values(keys + ["day"], kind="stable")
-    run_end = ordered.groupby(RUN_KEYS, observed=True)["day"].transform("max")
-    next_day = ordered.groupby(keys, observed=True)["day"].shift(-1)
-    return ordered.assign(duration=next_day.fillna(run_end) - ordered["day"])
 
 
 def _utilisation_figure(limited: pd.DataFrame) -> go.Figure:
@@ -425,21 +365,6 @@ def _page(sections: str) -> str:
 </body>
 </html>
 """
-
-
-def _write_atomically(path: pathlib.Path, text: str) -> None:
-    """Write to a temp file beside the target, then os.replace it into place."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        pathlib.Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _translucent(colour: str, alpha: float = 0.2) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 import browser
 from osteosim import dashboard
+from osteosim import io as atomic_io
 
 ARMS = ("standard", "intensified")
 # stage, resource, visits per patient, mean wait (days)
@@ -192,7 +193,7 @@ def test_write_is_atomic_and_under_15_mb(tables, tmp_path, monkeypatch):
         replaced.append((src, dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(dashboard.os, "replace", spying_replace)
+    monkeypatch.setattr(atomic_io.os, "replace", spying_replace)
     target = tmp_path / "dashboard.html"
     target.write_text("old")
     dashboard.write_dashboard(target, *tables)
@@ -206,7 +207,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tables, tmp_path, monkey
     def failing_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(dashboard.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic_io.os, "replace", failing_replace)
     target = tmp_path / "dashboard.html"
     target.write_text("old")
     with pytest.raises(OSError, match="disk full"):

@@ -94,6 +94,7 @@ class DiseaseConfig:
     rt_local_control: float = probability()
     relapse_site_probabilities: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
     cr2_probability: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
+    cr2_factor_metastatic_at_diagnosis: float = probability()
     cr2_cure_fraction: float = probability()
     cr2_median_survival_days: float = positive()
     no_cr2_median_survival_days: float = positive()

@@ -277,7 +277,8 @@ def relapse_care(run, pid: int):
     """Second-line surgery when a second remission is possible, second-line chemotherapy; then the disease decides."""
     d, t, rec, env = run.cfg.disease, run.cfg.treatment, run.rec, run.env
     site = rec.relapse_site[pid]
-    cr2 = bool(rng.bernoulli(run.seed, pid, rng.CR2, 0, d.cr2_probability[site]))
+    p_cr2 = d.cr2_probability[site] * (d.cr2_factor_metastatic_at_diagnosis if rec.met_status[pid] else 1.0)
+    cr2 = bool(rng.bernoulli(run.seed, pid, rng.CR2, 0, p_cr2))
     rec.cr2[pid] = float(cr2)
     survival = k.post_relapse_survival_days(cr2, run.seed, pid, run.params)
     run.watch_death(pid, env.now + survival, "osteosarcoma")

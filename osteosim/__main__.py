@@ -1,0 +1,3 @@
+from osteosim.cli import main
+
+main()
