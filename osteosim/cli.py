@@ -45,7 +45,7 @@ def task(cfg) -> None:
     from osteosim.outcomes import survival_lines
     from osteosim.outputs import write_run
     from osteosim.provenance import provenance
-    from osteosim.simulate import horizon_days, simulate
+    from osteosim.api import horizon_days, simulate
 
     folder = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -64,80 +64,105 @@ def task(cfg) -> None:
 
 
 # ------------------------------------------------------------------ error translation
-def _suggest(full_key: str) -> str:
-    """'did you mean ...' from the schema fields next to a misspelt key."""
-    import dataclasses
-
-    from osteosim.config.schema import Config
-
-    node, parts = Config, full_key.split(".")
-    for part in parts[:-1]:
-        fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
-        if part not in fields or not dataclasses.is_dataclass(fields[part].type if not isinstance(fields[part].type, str) else None):
-            node = _field_type(node, part)
-        else:
-            node = fields[part].type
-        if node is None:
-            return ""
-    if not dataclasses.is_dataclass(node):
-        return ""
-    names = [f.name for f in dataclasses.fields(node)]
-    close = difflib.get_close_matches(parts[-1], names, n=1)
-    prefix = ".".join(parts[:-1])
-    allowed = f"; keys of {prefix or 'the top level'}: {', '.join(names)}"
-    return (f" (did you mean {prefix + '.' if prefix else ''}{close[0]}?)" if close else "") + allowed
-
-
-def _field_type(node, name: str):
+def _schema_field(full_key: str):
+    """The schema field that governs `full_key` (for a list or dict entry: the list or dict field) and
+    the Python type the key expects, or (None, None) if the schema has no such key."""
     import dataclasses
     import typing
 
-    if not dataclasses.is_dataclass(node):
-        return None
-    hints = typing.get_type_hints(node)
-    return hints.get(name) if dataclasses.is_dataclass(hints.get(name)) else None
+    from osteosim.config.schema import Config
+
+    field, hint = None, Config
+    for part in re.sub(r"\[(\d+)\]", r".\1", full_key).split("."):
+        if dataclasses.is_dataclass(hint):
+            fields = {f.name: f for f in dataclasses.fields(hint)}
+            if part not in fields:
+                return None, None
+            field, hint = fields[part], typing.get_type_hints(hint)[part]
+        elif typing.get_args(hint):  # list[X] or dict[str, X]: an entry is an X
+            hint = typing.get_args(hint)[-1]
+        else:
+            return None, None
+    return field, hint
 
 
-def _group_options(group: str) -> list[str]:
-    from osteosim.config import group_options
+def _field_type(full_key: str) -> str:
+    """What a key accepts, in words: 'a number in [0, 1]', 'true or false', 'one of AP, A, M, IE', ..."""
+    import dataclasses
+    import typing
 
-    return group_options(group)
+    from osteosim.config.validate import range_text
+
+    field, hint = _schema_field(full_key)
+    meta = field.metadata if field else {}
+    if meta.get("choices"):
+        return f"one of {', '.join(meta['choices'])}"
+    if hint is bool:
+        return "true or false"
+    if hint in (int, float):
+        kind = "an integer" if hint is int else "a number"
+        return f"{kind} in {range_text(meta['range'])}" if "range" in meta else kind
+    if dataclasses.is_dataclass(hint):
+        return f"a group of keys ({', '.join(f.name for f in dataclasses.fields(hint))})"
+    if typing.get_origin(hint) is list:
+        return "a list, e.g. [1,2,3]"
+    if typing.get_origin(hint) is dict:
+        return "a mapping, e.g. {a: 1, b: 2}"
+    return "a valid value for this key"
+
+
+def _suggest(prefix: str, key: str, valid: list[str]) -> str:
+    """'did you mean ...?' for a misspelt key, else the keys that are allowed there."""
+    close = difflib.get_close_matches(key, valid, n=1)
+    dotted = prefix + "." if prefix else ""
+    if close:
+        return f"did you mean {dotted}{close[0]}?"
+    return f"valid keys{' of ' + prefix if prefix else ''}: {', '.join(valid)}"
 
 
 def explain(error: BaseException) -> str | None:
     """One line for a user error, or None if `error` is not one (a bug: let it raise)."""
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-    from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException, ValidationError
+    from omegaconf.errors import (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue,
+                                  OmegaConfBaseException, ValidationError)
 
-    from osteosim.config import ConfigError
+    from osteosim.config import ConfigError, group_options
 
-    if isinstance(error, ConfigError):
-        return str(error)
-    if isinstance(error, MissingConfigException):
-        found = re.search(r"Could not (?:find|load) '([\w.-]+)/([^']+)'", str(error))
-        if found:
-            group, option = found.groups()
-            return f"{group}={option} is not one of {', '.join(_group_options(group))}"
-        return str(error).splitlines()[0]
-    if isinstance(error, OverrideParseException):
-        return f"could not parse the command-line override: {str(error).splitlines()[0]}"
     cause = error.__cause__ if isinstance(error, ConfigCompositionException) and error.__cause__ else error
-    if isinstance(cause, OmegaConfBaseException):
-        key = getattr(cause, "full_key", None) or ""
-        if isinstance(cause, ConfigKeyError):
-            missing = re.search(r"Key '([^']+)' not in|Key '([^']+)' is not in struct", str(cause))
-            return f"unknown key {key}{_suggest(key)}"
-        if isinstance(cause, ValidationError):
-            value = re.search(r"Value '([^']*)'", str(cause))
-            target = re.search(r"converted to (\w+)", str(cause))
-            shown = repr(value.group(1)) if value else "?"
-            return f"{key}={shown} is not a valid {(target.group(1).lower() if target else 'value')}"
-        if isinstance(cause, MissingMandatoryValue):
-            return f"{key} has no value (a required key: set it in its conf/ group file or on the command line)"
-        return f"{key}: {str(cause).splitlines()[0]}" if key else str(cause).splitlines()[0]
-    if isinstance(error, ConfigCompositionException):
-        return str(error).splitlines()[0]
-    return None
+    # the override as typed ("key=value"), when Hydra names it
+    typed = re.search(r"(?:use \+|Error merging override )(.+)$", str(error), re.MULTILINE)
+    if isinstance(error, ConfigError):
+        message = str(error)
+    elif isinstance(error, MissingConfigException):
+        found = re.search(r"Could not (?:find|load) '([\w.-]+)/([^']*)'", str(error))
+        group, option = found.groups() if found else ("", "")
+        message = (f"{group}={option} is not one of {', '.join(group_options(group))}" if found
+                   else str(error).splitlines()[0])
+    elif isinstance(error, OverrideParseException):
+        reason = str(error).splitlines()[0]
+        message = (f"{error.override} is not a valid override ({reason}); write key=value, "
+                   "a list as [a,b,c], and quote a value that contains spaces or brackets")
+    elif isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and getattr(cause, "parent_node", None) is not None:
+        key, full_key = str(cause.key), cause.full_key
+        prefix = full_key[: -len(key) - 1] if full_key != key else ""
+        valid = [k for k in cause.parent_node.keys() if prefix or k != "hydra"]
+        # name the override as typed, and the unknown key within it when that is not its last part
+        shown = typed.group(1) if typed else full_key
+        typed_key = shown.split("=")[0].lstrip("+~")
+        within = "" if typed_key == re.sub(r"\[(\d+)\]", r".\1", full_key) else f" {full_key}"
+        message = f"{shown}: no such key{within} ({_suggest(prefix, key, valid)})"
+    elif isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
+        message = f"{cause.full_key}={cause.value!r} is not {_field_type(cause.full_key)}"
+    elif isinstance(cause, MissingMandatoryValue):
+        message = f"{cause.full_key} has no value (a required key: set it in its conf/ group file or on the command line)"
+    elif isinstance(cause, OmegaConfBaseException):
+        first = str(cause).splitlines()[0]
+        message = f"{cause.full_key}: {first}" if getattr(cause, "full_key", None) else first
+    elif isinstance(error, ConfigCompositionException):
+        message = str(error).splitlines()[0]
+    else:
+        return None
+    return " ".join(message.split())  # always one line
 
 
 def main() -> None:

@@ -24,16 +24,21 @@ def _fmt(x: float) -> str:
     return "inf" if x == math.inf else "-inf" if x == -math.inf else repr(x)
 
 
+def range_text(rng: tuple) -> str:
+    """A declared (lo, hi, open_lo) range as written in messages: [0, 1] or (0, inf]."""
+    lo, hi, open_lo = rng
+    return f"{'(' if open_lo else '['}{_fmt(lo)}, {_fmt(hi)}]"
+
+
 def _check_number(key: str, value: Any, rng: tuple) -> None:
     lo, hi, open_lo = rng
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key}={value!r} is not a number")
+        raise ConfigError(f"{key}={value!r} is not a number in {range_text(rng)}")
     if math.isnan(value):
-        raise ConfigError(f"{key}=nan is not a number")
+        raise ConfigError(f"{key}=nan is not a number in {range_text(rng)}")
     below = value <= lo if open_lo else value < lo
     if below or value > hi:
-        bracket = "(" if open_lo else "["
-        raise ConfigError(f"{key}={_fmt(value)} is outside {bracket}{_fmt(lo)}, {_fmt(hi)}]")
+        raise ConfigError(f"{key}={_fmt(value)} is outside {range_text(rng)}")
 
 
 def _check_field(key: str, value: Any, meta: Any) -> None:
@@ -72,7 +77,8 @@ def _check_distribution(key: str, probs: dict[str, float]) -> None:
         raise ConfigError(f"{key} is empty; it must list categories with probabilities summing to 1")
     total = sum(probs.values())
     if abs(total - 1.0) > 1e-6:
-        raise ConfigError(f"{key} sums to {total:.6g}; the probabilities must sum to 1")
+        shown = ", ".join(f"{k}: {_fmt(v)}" for k, v in probs.items())
+        raise ConfigError(f"{key}={{{shown}}} sums to {total:.6g}; the probabilities must sum to 1")
 
 
 def _check_keys(key: str, mapping: dict, required: set[str]) -> None:

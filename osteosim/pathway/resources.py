@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterator
 
+import numpy as np
 import simpy
 
 from osteosim import rng
@@ -71,6 +72,8 @@ def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: R
                       seed: int, events: EventLog, until: float) -> Iterator[simpy.Event]:
     """Other patients who use the same resource: Poisson arrivals, exponential holding times (M/M)."""
     rate = cfg.background_per_week / 7.0
+    if not rate > 0.0 or not np.isfinite(1.0 / rate):
+        return
     k = 0
     while True:
         gap = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k, 1.0 / rate)

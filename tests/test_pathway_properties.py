@@ -1,0 +1,77 @@
+"""Invariants of every run, over random valid configurations (property-based)."""
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from osteosim import simulate
+from osteosim.config import compose
+from osteosim.tables import PATIENT_COLUMNS
+
+TERMINAL_CAUSES = {"osteosarcoma", "treatment", "other"}
+MILESTONES = ["arrival_day", "diagnosis_day", "chemo_start_day", "surgery_day", "adjuvant_start_day",
+              "end_of_treatment_day"]
+
+roster = st.lists(st.integers(0, 3), min_size=7, max_size=7).filter(lambda r: sum(r) > 0)
+
+
+@st.composite
+def configs(draw):
+    """Small valid configurations: either mode, any arm, random rosters and demand."""
+    mode = draw(st.sampled_from(["service", "trial"]))
+    o = [f"seed={draw(st.integers(0, 10**6))}",
+         f"arm={draw(st.sampled_from(['baseline', 'surgery_alone']))}",
+         f"cohort.metastatic_fraction={draw(st.floats(0, 1))}",
+         "output.progress=false", "output.dashboard=false"]
+    if mode == "trial":
+        o += ["cohort=trial", f"cohort.n_patients={draw(st.integers(1, 40))}",
+              f"cohort.followup_years={draw(st.floats(0, 6))}"]
+    else:
+        o += ["cohort.accrual_years=2", "cohort.followup_years=3",
+              f"cohort.catchment_population_millions={draw(st.floats(0.5, 4))}"]
+        for name in ("imaging", "chemo_bed", "theatre_ortho", "followup_clinic"):
+            o.append(f"resources.{name}.roster=[{','.join(map(str, draw(roster)))}]")
+            o.append(f"resources.{name}.background_per_week={draw(st.floats(0, 5))}")
+    return o
+
+
+def check_invariants(results) -> None:
+    p, ev, res = results.patients, results.events, results.resources
+    assert list(p.columns) == list(PATIENT_COLUMNS)
+    # exactly one terminal state: dead of one cause (with a day) or alive at the end of follow-up
+    dead = p.death_day.notna()
+    assert set(p.death_cause[dead].astype(str)) <= TERMINAL_CAUSES
+    assert (p.death_cause[~dead].astype(str) == "").all()
+    assert (p.followup_end_day[dead] == p.death_day[dead]).all()
+    assert (p.os_event == dead).all()
+    # milestones in order; survival times consistent
+    days = p[MILESTONES].to_numpy()
+    for a, b in zip(range(days.shape[1] - 1), range(1, days.shape[1])):
+        both = ~np.isnan(days[:, a]) & ~np.isnan(days[:, b])
+        assert (days[both, a] <= days[both, b] + 1e-9).all(), MILESTONES[b]
+    diagnosed = p.diagnosis_day.notna()
+    assert (p.os_days[diagnosed] >= p.efs_days[diagnosed] - 1e-9).all()
+    assert (p.efs_days[diagnosed] >= 0).all()
+    relapsed = p.relapse_day.notna()
+    assert (p.relapse_day[relapsed & dead] <= p.death_day[relapsed & dead]).all()
+    # days never go backwards along a patient's events
+    patients_ev = ev[ev.patient_id >= 0]
+    steps = patients_ev.groupby(["replication", "arm", "patient_id"], observed=True).day.diff().dropna()
+    assert (steps >= 0).all()
+    # no resource starts serving above its capacity
+    for _, r in res.groupby(["replication", "arm", "resource"], observed=True):
+        grew = r.in_use.diff().fillna(r.in_use) > 0
+        assert (r.in_use[grew] <= r.capacity[grew]).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs())
+def test_every_run_satisfies_the_invariants(overrides):
+    results = simulate(compose(overrides))
+    check_invariants(results)
+    again = simulate(compose(overrides))
+    pd.testing.assert_frame_equal(results.patients, again.patients)
+
+
+def test_default_run_satisfies_the_invariants(default_config):
+    check_invariants(simulate(default_config))

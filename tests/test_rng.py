@@ -1,0 +1,64 @@
+"""The keyed generator: pure functions of the key, uniform, independent across keys."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from osteosim import rng
+
+
+def test_same_key_same_number_and_any_component_changes_it():
+    base = rng.uniform(7, 11, rng.AGE, 3)
+    assert rng.uniform(7, 11, rng.AGE, 3) == base
+    others = [rng.uniform(8, 11, rng.AGE, 3), rng.uniform(7, 12, rng.AGE, 3),
+              rng.uniform(7, 11, rng.SEX, 3), rng.uniform(7, 11, rng.AGE, 4)]
+    assert all(o != base for o in others)
+
+
+def test_uniform_is_uniform_on_open_interval():
+    u = rng.uniform_array(1, np.arange(200_000), rng.AGE, 0)
+    assert u.min() > 0.0 and u.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 0.001
+    # mean within 4 standard errors of 1/2 (SE = sqrt(1/12 / n))
+    assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / u.size)
+
+
+def test_neighbouring_keys_are_uncorrelated():
+    ids = np.arange(100_000)
+    a = rng.uniform_array(3, ids, rng.GROWTH, 0)
+    b = rng.uniform_array(3, ids + 1, rng.GROWTH, 0)
+    c = rng.uniform_array(3, ids, rng.GROWTH, 1)
+    for x, y in ((a, b), (a, c)):
+        r = np.corrcoef(x, y)[0, 1]
+        assert abs(r) < 4 / np.sqrt(ids.size)  # 4 SE of a null correlation
+
+
+def test_normal_moments():
+    z = rng.normal_array(5, np.arange(200_000), rng.MICRO_BURDEN, 0)
+    n = z.size
+    assert abs(z.mean()) < 4 / np.sqrt(n)
+    assert abs(z.var() - 1.0) < 4 * np.sqrt(2 / n)
+    assert stats.kstest(z, "norm").pvalue > 0.001
+
+
+@pytest.mark.parametrize("lam", [0.3, 4.0, 200.0])
+def test_poisson_mean_and_variance(lam):
+    n = 40_000
+    k = np.array([rng.poisson(9, i, rng.CLONOGENS, 0, lam) for i in range(n)])
+    assert abs(k.mean() - lam) < 4 * np.sqrt(lam / n)
+    assert abs(k.var() / lam - 1.0) < 4 * np.sqrt(2 / n) + 0.01
+
+
+def test_replication_seeds_differ():
+    seeds = {int(rng.replication_seed(0, r)) for r in range(1000)}
+    assert len(seeds) == 1000
+
+
+def test_no_other_source_of_randomness_in_the_package():
+    """Only osteosim.rng draws numbers: no numpy/stdlib generators anywhere else."""
+    import pathlib
+    import re
+
+    package = pathlib.Path(rng.__file__).parent
+    pattern = re.compile(r"np\.random|numpy\.random|^\s*import random|from random import|default_rng|secrets\.", re.M)
+    offenders = [str(p) for p in package.rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
