@@ -50,9 +50,11 @@ def task(cfg) -> None:
     folder = Path(HydraConfig.get().runtime.output_dir)
     try:
         config = to_config(cfg)
-    except ConfigError:
+    except ConfigError as error:
         _remove_hydra_bookkeeping(folder)
-        raise
+        # exit here: Hydra's job runner writes "Error executing job with overrides: ..." to stderr
+        # for any Exception a job raises, which would break the one-line contract
+        _config_error_exit(explain(error))
     started = time.perf_counter()
     with _bar(horizon_days(config) * config.replications, config.output.progress) as bar:
         results = simulate(config, progress=lambda days: bar.update(round(days)))
@@ -180,5 +182,9 @@ def main() -> None:
         message = explain(error)
         if message is None:
             raise
-        print(f"osteosim: config error: {message}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG_ERROR)
+        _config_error_exit(message)
+
+
+def _config_error_exit(message: str) -> None:
+    print(f"osteosim: config error: {message}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG_ERROR)

@@ -60,6 +60,12 @@ def _check_field(key: str, value: Any, meta: Any) -> None:
 
 def check_ranges(node: Any, prefix: str = "") -> None:
     """Walk a schema dataclass instance and check every declared range and choice."""
+    names = [f.name for f in dataclasses.fields(node)]
+    stray = sorted(set(vars(node)) - set(names))
+    if stray:  # a key added with '+' survives composition as an attribute the schema does not know
+        value = vars(node)[stray[0]]
+        raise ConfigError(f"{prefix}{stray[0]}={value} is not a key of {prefix.rstrip('.') or 'the configuration'} "
+                          f"(valid keys: {', '.join(names)})")
     for f in dataclasses.fields(node):
         key = f"{prefix}{f.name}"
         value = getattr(node, f.name)
