@@ -6,6 +6,7 @@ import pandas as pd
 
 from osteosim.cohort import MET_PATTERNS, Cohort
 from osteosim.pathway.record import PatientRecord
+from osteosim.protocol import SITE_CODES
 
 PATIENT_COLUMNS = (
     "replication", "arm", "patient_id", "arrival_day", "age_years", "sex", "primary_site", "met_status",
@@ -15,7 +16,7 @@ PATIENT_COLUMNS = (
     "os_days", "os_event",
 )
 DEATH_CAUSES = ("", "osteosarcoma", "treatment", "other")
-RELAPSE_SITES = ("", "lung", "local", "multiple", "bone", "progression")
+RELAPSE_SITES = ("",) + SITE_CODES
 
 
 def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:
@@ -51,7 +52,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "bilateral": rec.bilateral,
         "good_response": _nullable_bool(rec.good_response),
         "csr": rec.csr,
-        "relapse_site": pd.Categorical(rec.relapse_site, categories=list(RELAPSE_SITES)),
+        "relapse_site": pd.Categorical.from_codes(rec.relapse_site.astype(np.int8) + 1, list(RELAPSE_SITES)),
         "cr2": _nullable_bool(rec.cr2),
         "death_cause": pd.Categorical(rec.death_cause, categories=list(DEATH_CAUSES)),
     }

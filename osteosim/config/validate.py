@@ -109,6 +109,9 @@ def check_consistency(cfg: schema.Config) -> None:
         raise ConfigError(f"cohort.axial_sites={unknown_axial} are not sites of cohort.site_probabilities "
                           f"({', '.join(c.site_probabilities)})")
     _check_distribution("disease.relapse_site_probabilities", d.relapse_site_probabilities)
+    if set(d.relapse_site_probabilities) != {"lung", "local", "multiple", "bone"}:
+        raise ConfigError(f"disease.relapse_site_probabilities has sites {', '.join(d.relapse_site_probabilities)}; "
+                          "it must list exactly lung, local, multiple, bone")
     _check_keys("disease.csr_probability", d.csr_probability, {"lung", "extrapulmonary", "multisystem"})
     _check_keys("disease.cr2_probability", d.cr2_probability, set(d.relapse_site_probabilities) | {"progression"})
     if d.symptom_log10 < d.detect_log10:

@@ -20,7 +20,7 @@ class PatientRecord:
         self.bilateral = np.zeros(n, dtype=bool)
         self.good_response = np.full(n, NAN)               # 1/0, NaN when not assessed
         self.csr = np.zeros(n, dtype=bool)
-        self.relapse_site = np.full(n, "", dtype=object)
+        self.relapse_site = np.full(n, -1, dtype=np.int8)     # code in protocol.SITE_CODES, -1 = none
         self.cr2 = np.full(n, NAN)                         # 1/0, NaN without relapse
         self.death_cause = np.full(n, "", dtype=object)
 

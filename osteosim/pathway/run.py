@@ -9,6 +9,7 @@ from osteosim.cohort import MET_PATTERNS, Cohort
 from osteosim.config.schema import RESOURCE_NAMES, Config
 from osteosim.disease import kernels as k
 from osteosim.parameters import disease_vector
+from osteosim.protocol import pack
 from osteosim.pathway import stages
 from osteosim.pathway.log import EventLog, ResourceLog
 from osteosim.pathway.record import PatientRecord
@@ -32,10 +33,8 @@ class Run:
         self.relapse_detect_day = np.full(len(cohort), np.inf)
         self.events = EventLog(cfg.output.events)
         self.resource_log = ResourceLog(cfg.output.resources)
-        self.relapse_sites = tuple(cfg.disease.relapse_site_probabilities)
-        cdf = np.cumsum(list(cfg.disease.relapse_site_probabilities.values()))
-        cdf[-1] = 1.0
-        self.relapse_site_cdf = cdf
+        self.protocol = pack(cfg)
+        self.T = self.protocol.scalars
         self.resources = self._build_resources()
         self._processes: dict[int, simpy.Process] = {}
 

@@ -1,0 +1,142 @@
+"""The pathway's keyed decisions, as Numba functions both engines call.
+
+Each answers one clinical question for one patient (is this course delayed, what did staging
+see, can the metastases be resected, ...), from the packed protocol (`osteosim.protocol`) and
+keyed draws. The SimPy stages call them from Python between resource waits; the cohort engine
+calls them inside its compiled loop; so both engines make the same decisions for the same key.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from osteosim import rng
+from osteosim.disease import kernels as k
+from osteosim.protocol import (PROGRESSION, T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
+                               T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MTX_EXTRA,
+                               T_MTX_P, T_OVERT_DX, T_PATH_MEDIAN, T_PATH_SIGMA, T_PERIOP, T_PET_SENS,
+                               T_REDUCED, T_TOX_DAYS, T_TOX_P, T_TRM)
+
+NONE, LUNG, EXTRAPULMONARY, MULTISYSTEM = 0, 1, 2, 3
+SECOND_LINE_COURSE_BASE = 100   # keyed-draw index of second-line courses
+OPERATION_BASE = 50             # keyed-draw index of operations (perioperative death)
+
+
+@nb.njit(cache=True)
+def pathology_days(seed, pid, T):
+    return rng.lognormal(seed, pid, rng.SERVICE_TIME, 0, T[T_PATH_MEDIAN], T[T_PATH_SIGMA])
+
+
+@nb.njit(cache=True)
+def staging(seed, pid, true_met, true_nodules, T):
+    """(staged pattern, nodules seen on CT, bilateral): CT sees each nodule, PET bone disease, or not."""
+    seen = 0
+    for i in range(true_nodules):
+        if rng.uniform(seed, pid, rng.STAGING_LUNG, i) < T[T_CT_SENS]:
+            seen += 1
+    bone_seen = (true_met == EXTRAPULMONARY or true_met == MULTISYSTEM) and \
+        rng.uniform(seed, pid, rng.STAGING_BONE, 0) < T[T_PET_SENS]
+    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.BILATERAL, 0) < T[T_BILATERAL]
+    if seen > 0 and bone_seen:
+        staged = MULTISYSTEM
+    elif seen > 0:
+        staged = LUNG
+    elif bone_seen:
+        staged = EXTRAPULMONARY
+    else:
+        staged = NONE
+    return staged, seen, bilateral
+
+
+@nb.njit(cache=True)
+def apply_staging(state, day, true_met, staged, T, params):
+    """Overt metastases that staging found are overt; every lesion missed stays occult (one log under detection)."""
+    k.advance(state, day, params)
+    if true_met != NONE and staged != NONE:
+        state[k.OVERT] = T[T_OVERT_DX]
+    elif true_met != NONE:
+        state[k.OVERT] = params[k.P_DETECT] - 1.0
+        k.fold_invisible_overt(state, day, params)
+
+
+@nb.njit(cache=True)
+def course_plan(seed, pid, index, stay, is_mtx, T):
+    """(toxicity delay in days, dose intensity, length of stay) of chemotherapy course `index`."""
+    delay = T[T_TOX_DAYS] if rng.bernoulli(seed, pid, rng.TOXICITY_DELAY, index, T[T_TOX_P]) else 0.0
+    intensity = T[T_REDUCED] if rng.bernoulli(seed, pid, rng.DOSE_REDUCTION, index, T[T_DOSE_P]) else 1.0
+    if is_mtx and rng.bernoulli(seed, pid, rng.MTX_CLEARANCE, index, T[T_MTX_P]):
+        stay = stay + T[T_MTX_EXTRA]
+    return delay, intensity, stay
+
+
+@nb.njit(cache=True)
+def dies_of_course(seed, pid, index, T):
+    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, index, T[T_TRM])
+
+
+@nb.njit(cache=True)
+def dies_of_operation(seed, pid, operation, T):
+    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, OPERATION_BASE + operation, T[T_PERIOP])
+
+
+@nb.njit(cache=True)
+def primary_resectable(seed, pid, axial, T):
+    return (not axial) or rng.bernoulli(seed, pid, rng.RESECTABLE, 0, T[T_AXIAL_RESECTABLE])
+
+
+@nb.njit(cache=True)
+def amputation(seed, pid, T):
+    return not rng.bernoulli(seed, pid, rng.SURGERY_TYPE, 0, T[T_LIMB_SALVAGE])
+
+
+@nb.njit(cache=True)
+def metastases_resectable(seed, pid, staged, T):
+    p = T[T_CSR_LUNG] if staged == LUNG else T[T_CSR_EXTRA] if staged == EXTRAPULMONARY else T[T_CSR_MULTI]
+    return rng.bernoulli(seed, pid, rng.RESECTABLE, 1, p)
+
+
+@nb.njit(cache=True)
+def radiotherapy_controls(seed, pid, params):
+    return rng.bernoulli(seed, pid, rng.RT_CONTROL, 0, params[k.P_RT_CONTROL])
+
+
+@nb.njit(cache=True)
+def relapse_site(seed, pid, cdf):
+    return rng.categorical(seed, pid, rng.RELAPSE_SITE, 0, cdf)
+
+
+@nb.njit(cache=True)
+def second_remission(seed, pid, site, staged, T, cr2_by_site):
+    """CR2 by relapse site, less likely for patients metastatic at diagnosis."""
+    p = cr2_by_site[site] * (T[T_CR2_FACTOR] if staged != NONE else 1.0)
+    return rng.bernoulli(seed, pid, rng.CR2, 0, p)
+
+
+@nb.njit(cache=True)
+def followup_visit_days(start, until_years, intervals):
+    """Planned clinic days after the end of treatment: each band's interval until its end year."""
+    n = 0
+    day = start
+    for b in range(until_years.shape[0]):
+        end = start + until_years[b] * 365.25
+        while day + intervals[b] <= end + 1e-9:
+            day += intervals[b]
+            n += 1
+    out = np.empty(n)
+    day = start
+    i = 0
+    for b in range(until_years.shape[0]):
+        end = start + until_years[b] * 365.25
+        while day + intervals[b] <= end + 1e-9:
+            day += intervals[b]
+            out[i] = day
+            i += 1
+    return out
+
+
+
+
+@nb.njit(cache=True)
+def good_response(state, seed, pid, params):
+    """Histologic response at surgery (< 10% viable tumour)."""
+    return k.good_histologic_response(state, rng.normal(seed, pid, rng.RESPONSE_NOISE, 0), params)
