@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from osteosim.cohort import MET_PATTERNS, Cohort
-from osteosim.pathway.record import PatientRecord
+from osteosim.pathway.record import DEATH_CAUSES, PatientRecord
 from osteosim.protocol import SITE_CODES
 
 PATIENT_COLUMNS = (
@@ -15,7 +15,6 @@ PATIENT_COLUMNS = (
     "relapse_site", "cr2", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
 )
-DEATH_CAUSES = ("", "osteosarcoma", "treatment", "other")
 RELAPSE_SITES = ("",) + SITE_CODES
 
 
@@ -54,7 +53,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "csr": rec.csr,
         "relapse_site": pd.Categorical.from_codes(rec.relapse_site.astype(np.int8) + 1, list(RELAPSE_SITES)),
         "cr2": _nullable_bool(rec.cr2),
-        "death_cause": pd.Categorical(rec.death_cause, categories=list(DEATH_CAUSES)),
+        "death_cause": pd.Categorical.from_codes(rec.death_cause, list(DEATH_CAUSES)),
     }
     for name in PatientRecord.DAY_COLUMNS:
         cols[name] = getattr(rec, name)

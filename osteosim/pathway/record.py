@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 NAN = np.nan
+DEATH_CAUSES = ("", "osteosarcoma", "treatment", "other")   # code 0 = alive (censored)
+OSTEOSARCOMA, TREATMENT, OTHER = 1, 2, 3
 
 
 class PatientRecord:
@@ -22,7 +24,7 @@ class PatientRecord:
         self.csr = np.zeros(n, dtype=bool)
         self.relapse_site = np.full(n, -1, dtype=np.int8)     # code in protocol.SITE_CODES, -1 = none
         self.cr2 = np.full(n, NAN)                         # 1/0, NaN without relapse
-        self.death_cause = np.full(n, "", dtype=object)
+        self.death_cause = np.zeros(n, dtype=np.int8)     # code in DEATH_CAUSES
 
     def dead(self, pid: int) -> bool:
         return not np.isnan(self.death_day[pid])

@@ -12,7 +12,7 @@ from osteosim.parameters import disease_vector
 from osteosim.protocol import pack
 from osteosim.pathway import stages
 from osteosim.pathway.log import EventLog, ResourceLog
-from osteosim.pathway.record import PatientRecord
+from osteosim.pathway.record import DEATH_CAUSES, PatientRecord
 from osteosim.pathway.resources import RosteredResource, background_demand
 
 
@@ -57,7 +57,7 @@ class Run:
         if self.rec.dead(pid) or day > self.horizon:
             return
         self.rec.death_day[pid] = day
-        self.rec.death_cause[pid] = cause
+        self.rec.death_cause[pid] = DEATH_CAUSES.index(cause)
         self.events.add(pid, day, "death", "death", detail=cause)
 
     def watch_death(self, pid: int, day: float, cause: str) -> None:
