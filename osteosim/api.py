@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 from omegaconf import DictConfig
 
-from osteosim import cohort as cohort_mod
-from osteosim import rng
 from osteosim.config import Config, to_config
-from osteosim.pathway.run import Run
-from osteosim.tables import patients_frame
+from osteosim.engines import Progress, chunks, concat
+from osteosim.pathway.log import EVENT_COLUMNS, RESOURCE_COLUMNS
 
 
 @dataclass
@@ -24,39 +21,18 @@ class Results:
     summary: dict = field(default_factory=dict)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    from pandas.api.types import union_categoricals  # noqa: F401  (categories are unified by concat below)
-
-    if len(frames) == 1:
-        return frames[0]
-    out = pd.concat(frames, ignore_index=True)
-    for col in frames[0].columns:
-        if isinstance(frames[0][col].dtype, pd.CategoricalDtype) and not isinstance(out[col].dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("category")
-    return out
+def _stack(frames: list[pd.DataFrame | None], columns) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None]
+    return concat(frames) if frames else pd.DataFrame(columns=list(columns))
 
 
-def simulate(cfg: DictConfig | Config, progress: Callable[[float], None] | None = None) -> Results:
-    """Run every replication of the configured arm on the SimPy engine and collect the tables."""
+def simulate(cfg: DictConfig | Config, progress: Progress | None = None) -> Results:
+    """Run every replication of the configured arm and collect the tables in memory."""
     from osteosim.outcomes import summarise
 
     config = to_config(cfg)
-    arm = config.arm.name
-    patients, events, resources = [], [], []
-    for replication in range(config.replications):
-        seed = int(rng.replication_seed(config.seed, replication))
-        cohort = cohort_mod.sample(config.cohort, config.disease, seed)
-        run = Run(config, cohort, seed)
-        run.simulate(progress)
-        patients.append(patients_frame(cohort, run.rec, replication, arm))
-        events.append(run.events.frame(replication, arm))
-        resources.append(run.resource_log.frame(replication, arm))
-    results = Results(config, _concat(patients), _concat(events), _concat(resources))
-    results.summary = summarise(results)
+    parts = list(chunks(config, progress))
+    results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
+                      _stack([c.resources for c in parts], RESOURCE_COLUMNS))
+    results.summary = summarise(results.patients, results.events, results.resources)
     return results
-
-
-def horizon_days(config: Config) -> float:
-    """Simulated days per replication (for progress bars)."""
-    cohort = cohort_mod.sample(config.cohort, config.disease, int(rng.replication_seed(config.seed, 0)))
-    return cohort.horizon_day

@@ -18,12 +18,13 @@ from pathlib import Path
 EXIT_CONFIG_ERROR = 2
 
 
-def _bar(total_days: float, enabled: bool):
-    """A tqdm progress bar in simulated days that appears only for runs longer than ~2 s."""
+def _bar(total: float, unit: str, enabled: bool):
+    """A tqdm progress bar (simulated days or patients) that appears only for runs longer than ~2 s."""
     from tqdm import tqdm
 
-    return tqdm(total=round(total_days), unit="sim-day", delay=2.0, disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True, desc="osteosim")
+    return tqdm(total=total, unit=unit, unit_scale=True, delay=2.0, disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, desc="osteosim", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} "
+                "[{elapsed}<{remaining}]")
 
 
 def _remove_hydra_bookkeeping(folder: Path) -> None:
@@ -42,10 +43,10 @@ def task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from osteosim.config import ConfigError, to_config
+    from osteosim.engines import chunks, work_total
     from osteosim.outcomes import survival_lines
     from osteosim.outputs import write_run
     from osteosim.provenance import provenance
-    from osteosim.api import horizon_days, simulate
 
     folder = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -56,13 +57,12 @@ def task(cfg) -> None:
         # for any Exception a job raises, which would break the one-line contract
         _config_error_exit(explain(error))
     started = time.perf_counter()
-    with _bar(horizon_days(config) * config.replications, config.output.progress) as bar:
-        results = simulate(config, progress=lambda days: bar.update(round(days)))
-    results.summary["provenance"] = provenance(config)
-    results.summary["provenance"]["runtime_seconds"] = round(time.perf_counter() - started, 3)
-    write_run(results, folder)
-    print("\n".join(survival_lines(results.summary)))
-    print(f"results: {folder}")
+    total, unit = work_total(config)
+    with _bar(total, unit, config.output.progress) as bar:
+        summary = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
+                            dashboard=config.output.dashboard)
+    print("\n".join(survival_lines(summary)))
+    print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 
 
 # ------------------------------------------------------------------ error translation

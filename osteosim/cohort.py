@@ -35,6 +35,7 @@ class Cohort:
     sensitivity: np.ndarray     # log10 kill per MAP cycle on bulk tumour
     sites: tuple[str, ...]
     horizon_day: float          # end of follow-up for everyone
+    first_id: int = 0           # patient id of row 0 (cohorts are simulated in chunks)
 
     def __len__(self) -> int:
         return self.arrival_day.shape[0]
@@ -101,9 +102,15 @@ def _lung_nodules(cfg: CohortConfig, seed: int, ids: np.ndarray, met: np.ndarray
 
 
 def sample(cfg: CohortConfig, disease: DiseaseConfig, seed: int) -> Cohort:
-    """Draw the whole cohort for one replication."""
+    """Draw the whole cohort of one replication."""
     arrivals = arrival_days(cfg, seed)
-    ids = np.arange(arrivals.shape[0], dtype=np.int64)
+    return sample_chunk(cfg, disease, seed, arrivals, horizon_day(cfg, arrivals), 0, arrivals.shape[0])
+
+
+def sample_chunk(cfg: CohortConfig, disease: DiseaseConfig, seed: int, arrivals: np.ndarray, horizon: float,
+                 lo: int, hi: int) -> Cohort:
+    """Patients lo..hi-1 of a replication: the same values as in the whole cohort (keyed by patient id)."""
+    ids = np.arange(lo, hi, dtype=np.int64)
     sites = tuple(cfg.site_probabilities)
     site = _categorical(rng.uniform_array(seed, ids, rng.SITE, 0), list(cfg.site_probabilities.values()))
     axial_idx = [sites.index(s) for s in cfg.axial_sites]
@@ -111,7 +118,7 @@ def sample(cfg: CohortConfig, disease: DiseaseConfig, seed: int) -> Cohort:
     micro_mean = np.where(met == NONE, disease.micro_log10_mean_localized, disease.micro_log10_mean_metastatic)
     doubling = disease.doubling_days_median * np.exp(disease.doubling_days_sigma * rng.normal_array(seed, ids, rng.GROWTH, 0))
     return Cohort(
-        arrival_day=arrivals,
+        arrival_day=arrivals[lo:hi],
         age_years=_truncated_normal(seed, ids, rng.AGE, cfg.age_mean, cfg.age_sd, cfg.age_min, cfg.age_max),
         male=rng.uniform_array(seed, ids, rng.SEX, 0) < cfg.male_fraction,
         site=site,
@@ -125,5 +132,6 @@ def sample(cfg: CohortConfig, disease: DiseaseConfig, seed: int) -> Cohort:
         sensitivity=disease.chemosensitivity_median
         * np.exp(disease.chemosensitivity_sigma * rng.normal_array(seed, ids, rng.CHEMOSENS, 0)),
         sites=sites,
-        horizon_day=horizon_day(cfg, arrivals),
+        horizon_day=horizon,
+        first_id=lo,
     )

@@ -16,8 +16,10 @@ import numpy as np
 
 from osteosim.disease import kernels as k
 from osteosim.pathway import decisions as dec
-from osteosim.pathway.record import OSTEOSARCOMA, OTHER, TREATMENT, PatientRecord
-from osteosim.protocol import (PROGRESSION, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX_TO_CHEMO, T_IE_STAY, T_IMAGING,
+from osteosim.pathway.log import DETAILS, EVENTS, RESOURCES, STAGES, coded_events_frame
+from osteosim.cohort import MET_PATTERNS
+from osteosim.pathway.record import DEATH_CAUSES, OSTEOSARCOMA, OTHER, TREATMENT, PatientRecord
+from osteosim.protocol import (PROGRESSION, SITE_CODES, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX_TO_CHEMO, T_IE_STAY, T_IMAGING,
                                T_MET_SESSION, T_NEOADJUVANT, T_RELAPSE_SURGERY, T_RT_DAYS, T_SECOND_LINE_INTERVAL,
                                T_SECOND_LINE_N, T_SURG_SESSION, T_SURG_TO_ADJ, T_SURG_TO_MET, T_SURGERY_WEEK,
                                Protocol)
@@ -28,11 +30,41 @@ from osteosim.protocol import (PROGRESSION, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX
 assert PatientRecord.DAY_COLUMNS[DEATH] == "death_day" and PatientRecord.DAY_COLUMNS[RELAPSE] == "relapse_day"
 
 OK, STOPPED, DIED = 0, 1, 2   # a step went through / the patient died or the run ended / died of treatment
+MAX_EVENTS = 256              # per patient; a pathway logs fewer than 200
+EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
+
+# event-log codes (osteosim.pathway.log vocabulary), compile-time constants for Numba
+E_REFERRAL, E_REQUEST, E_START, E_END, E_DIAGNOSIS, E_TOX, E_RESECTION, E_RESPONSE, E_NOT_VISIBLE, E_UNRESECTABLE, \
+    E_LOCAL_CONTROL, E_EOT, E_PROGRESSION, E_RELAPSE, E_SYMPTOMS, E_CR2, E_DEATH = range(len(EVENTS))
+S_DIAGNOSIS, S_NEO, S_SURGERY, S_METASTASECTOMY, S_ADJUVANT, S_RT, S_FOLLOWUP, S_RELAPSE, S_DEATH, _ = range(len(STAGES))
+R_IMAGING, R_BIOPSY, R_PATHOLOGY, R_BED, R_ORTHO, R_THORACIC, R_RT, R_CLINIC = range(1, len(RESOURCES))
+D_AMPUTATION, D_LIMB_SALVAGE, D_GOOD, D_POOR = (DETAILS.index(x) for x in ("amputation", "limb_salvage", "good", "poor"))
+D_MET = np.array([DETAILS.index(x) for x in MET_PATTERNS], dtype=np.int32)      # detail code of a staged pattern
+D_SITE = np.array([DETAILS.index(x) for x in SITE_CODES], dtype=np.int32)       # ... of a relapse site
+D_CAUSE = np.array([DETAILS.index(x) for x in DEATH_CAUSES], dtype=np.int32)    # ... of a death cause
+
+
+@nb.njit(cache=True, inline="always")
+def _log(ev, day, event, stage, resource=0, detail=0):
+    """Append an event to the patient's buffer (ev = (days, codes, count)); a no-op when events are off."""
+    days, codes, count = ev
+    n = count[0]
+    if n < days.shape[0]:
+        days[n] = day
+        codes[n] = event | (stage << 8) | (resource << 16) | (detail << 24)
+    count[0] = n + 1
+
+
+@nb.njit(cache=True, inline="always")
+def _begin(ev, day, stage, resource):
+    """A resource use starts at once: capacity is unconstrained."""
+    _log(ev, day, E_REQUEST, stage, resource)
+    _log(ev, day, E_START, stage, resource)
 
 
 @nb.njit(cache=True)
 def _chemotherapy(pid, seed, t, limit, anchor, weeks, weights, stays, mtx, neoadjuvant, index0, first_col,
-                  state, T, params, days):
+                  state, T, params, days, ev):
     """The courses of one block; returns (status, day, delay of the last course)."""
     shift = 0.0
     for i in range(weeks.shape[0]):
@@ -41,16 +73,20 @@ def _chemotherapy(pid, seed, t, limit, anchor, weeks, weights, stays, mtx, neoad
         if t >= limit:
             return STOPPED, t, shift
         delay, intensity, stay = dec.course_plan(seed, pid, index0 + i, stays[i], mtx[i], T)
+        stage = S_NEO if neoadjuvant else S_ADJUVANT
         if delay > 0.0:
+            _log(ev, t, E_TOX, stage)
             t = t + delay
             if t >= limit:
                 return STOPPED, t, shift
+        _begin(ev, t, stage, R_BED)
         if i == 0:
             days[first_col] = t
         k.chemotherapy_course(state, t, weights[i], intensity, neoadjuvant, params)
         t = t + stay
         if t >= limit:
             return STOPPED, t, shift
+        _log(ev, t, E_END, stage, R_BED)
         shift = t - stay - protocol_day
         if dec.dies_of_course(seed, pid, index0 + i, T):
             return DIED, t, shift
@@ -59,7 +95,7 @@ def _chemotherapy(pid, seed, t, limit, anchor, weeks, weights, stays, mtx, neoad
 
 @nb.njit(cache=True)
 def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx,
-                p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx, params, days, flags):
+                p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx, params, days, flags, ev):
     """Neoadjuvant MAP, local control, adjuvant MAP, radiotherapy; returns (status, day, detect day).
 
     flags: [good_response (nan/0/1), csr (0/1), relapse site code (-1 none)].
@@ -68,7 +104,7 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
     surgery_planned = start
     if T[T_NEOADJUVANT] != 0.0:
         status, t, shift = _chemotherapy(pid, seed, t, limit, start, p_neo_week, p_neo_weight, p_neo_stay,
-                                         p_neo_mtx, True, 0, CHEMO_START, state, T, params, days)
+                                         p_neo_mtx, True, 0, CHEMO_START, state, T, params, days, ev)
         if status != OK:
             return status, t, np.inf
         surgery_planned = start + 7.0 * (T[T_SURGERY_WEEK] - p_neo_week[0]) + shift
@@ -79,64 +115,87 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
     if state[k.DETECT_DAY] <= t:  # restaging before surgery shows progression
         days[RELAPSE] = t
         flags[2] = PROGRESSION
+        _log(ev, t, E_PROGRESSION, S_SURGERY, 0, D_SITE[PROGRESSION])
         return OK, t, state[k.DETECT_DAY]
     # local control
     needs_rt = False
     resectable = dec.primary_resectable(seed, pid, axial, T)
     if resectable:
+        _begin(ev, t, S_SURGERY, R_ORTHO)
         days[SURGERY] = t
         t = t + T[T_SURG_SESSION]
         if t >= limit:
             return STOPPED, t, np.inf
+        _log(ev, t, E_END, S_SURGERY, R_ORTHO)
+        _log(ev, t, E_RESECTION, S_SURGERY, 0, D_AMPUTATION if dec.amputation(seed, pid, T) else D_LIMB_SALVAGE)
         if dec.dies_of_operation(seed, pid, 0, T):
             return DIED, t, np.inf
         if T[T_NEOADJUVANT] != 0.0:
-            flags[0] = 1.0 if dec.good_response(state, seed, pid, params) else 0.0
+            good = dec.good_response(state, seed, pid, params)
+            flags[0] = 1.0 if good else 0.0
+            _log(ev, t, E_RESPONSE, S_SURGERY, 0, D_GOOD if good else D_POOR)
     else:
         needs_rt = True
     cleared = True
     if staged != dec.NONE:
         if not k.overt_disease_visible(state, t, params):
             k.fold_invisible_overt(state, t, params)
+            _log(ev, t, E_NOT_VISIBLE, S_METASTASECTOMY)
         elif not dec.metastases_resectable(seed, pid, staged, T):
             cleared = False
             needs_rt = needs_rt or staged == dec.EXTRAPULMONARY or staged == dec.MULTISYSTEM
+            _log(ev, t, E_UNRESECTABLE, S_METASTASECTOMY, 0, D_MET[staged])
         else:
             t = t + T[T_SURG_TO_MET]
             if t >= limit:
                 return STOPPED, t, np.inf
+            theatre = R_ORTHO if staged == dec.EXTRAPULMONARY else R_THORACIC
+            _begin(ev, t, S_METASTASECTOMY, theatre)
             days[METASTASECTOMY] = t
             k.clear_overt(state, t, params)
             t = t + T[T_MET_SESSION]
             if t >= limit:
                 return STOPPED, t, np.inf
+            _log(ev, t, E_END, S_METASTASECTOMY, theatre)
             if dec.dies_of_operation(seed, pid, 1, T):
                 return DIED, t, np.inf
     flags[1] = 1.0 if (resectable and cleared) else 0.0
     if T[T_ADJUVANT] != 0.0:
         status, t, shift = _chemotherapy(pid, seed, t, limit, t + T[T_SURG_TO_ADJ], p_adj_week, p_adj_weight,
                                          p_adj_stay, p_adj_mtx, False, p_neo_week.shape[0], ADJUVANT_START,
-                                         state, T, params, days)
+                                         state, T, params, days, ev)
         if status != OK:
             return status, t, np.inf
     if needs_rt:
+        _begin(ev, t, S_RT, R_RT)
         days[RT_START] = t
         t = t + T[T_RT_DAYS]
         if t >= limit:
             return STOPPED, t, np.inf
+        _log(ev, t, E_END, S_RT, R_RT)
         if dec.radiotherapy_controls(seed, pid, params):
             k.clear_overt(state, t, params)
+            _log(ev, t, E_LOCAL_CONTROL, S_RT)
     days[END_OF_TREATMENT] = t
+    _log(ev, t, E_EOT, S_ADJUVANT)
     detect = k.end_of_treatment_outcome(state, t, seed, pid, params)
     if detect <= t:
         days[RELAPSE] = t
         flags[2] = PROGRESSION
+        _log(ev, t, E_PROGRESSION, S_ADJUVANT, 0, D_SITE[PROGRESSION])
     return OK, t, detect
 
 
 @nb.njit(cache=True)
+def _relapse(t, site, days, flags, ev):
+    days[RELAPSE] = t
+    flags[2] = site
+    _log(ev, t, E_RELAPSE, S_FOLLOWUP, 0, D_SITE[site])
+
+
+@nb.njit(cache=True)
 def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, followup_interval, site_cdf, T,
-                  params, days, flags):
+                  params, days, flags, ev):
     """Visits on schedule; relapse found at a visit or by symptoms. Returns (status, day)."""
     symptoms = k.symptom_day(detect, state, params) if detect < np.inf else np.inf
     visits = dec.followup_visit_days(days[END_OF_TREATMENT], followup_until, followup_interval)
@@ -148,41 +207,48 @@ def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, f
             t = t + max(0.0, symptoms - t)
             if t >= limit:
                 return STOPPED, t
-            days[RELAPSE] = t
-            flags[2] = dec.relapse_site(seed, pid, site_cdf)
+            _log(ev, t, E_SYMPTOMS, S_FOLLOWUP)
+            _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
             return OK, t
         t = t + max(0.0, visit - t)
         if t >= limit:
             return STOPPED, t
+        _begin(ev, t, S_FOLLOWUP, R_CLINIC)
         found = t >= detect
         t = t + T[T_CLINIC]
         if t >= limit:
             return STOPPED, t
+        _log(ev, t, E_END, S_FOLLOWUP, R_CLINIC)
         if found:
-            days[RELAPSE] = t
-            flags[2] = dec.relapse_site(seed, pid, site_cdf)
+            _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
             return OK, t
     return OK, t
 
 
 @nb.njit(cache=True)
-def _relapse_care(pid, seed, t, limit, cr2, T):
+def _relapse_care(pid, seed, t, limit, cr2, site, T, ev):
     """Second-line surgery and chemotherapy; returns (status, day)."""
     if cr2:
         t = t + T[T_RELAPSE_SURGERY]
         if t >= limit:
             return STOPPED, t
+        theatre = R_THORACIC if site == 0 or site == 2 else R_ORTHO   # lung or multiple: thoracotomy
+        _begin(ev, t, S_RELAPSE, theatre)
         t = t + T[T_MET_SESSION]
         if t >= limit:
             return STOPPED, t
+        _log(ev, t, E_END, S_RELAPSE, theatre)
+        _log(ev, t, E_CR2, S_RELAPSE, 0, D_SITE[site])
     for course in range(int(T[T_SECOND_LINE_N])):
         if course:
             t = t + T[T_SECOND_LINE_INTERVAL]
             if t >= limit:
                 return STOPPED, t
+        _begin(ev, t, S_RELAPSE, R_BED)
         t = t + T[T_IE_STAY]
         if t >= limit:
             return STOPPED, t
+        _log(ev, t, E_END, S_RELAPSE, R_BED)
         if dec.dies_of_course(seed, pid, dec.SECOND_LINE_COURSE_BASE + course, T):
             return DIED, t
     return OK, t
@@ -191,20 +257,24 @@ def _relapse_care(pid, seed, t, limit, cr2, T):
 @nb.njit(cache=True)
 def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon, T, p_neo_week, p_neo_weight,
           p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx, followup_until,
-          followup_interval, site_cdf, cr2_by_site, params, days, ints, flags):
+          followup_interval, site_cdf, cr2_by_site, params, days, ints, flags, ev):
     """One patient from referral to the horizon. ints: [met_status, n_lung_nodules, bilateral, death cause]."""
     t = arrival
     if t >= horizon:
         return
-    t = t + T[T_IMAGING]
-    t = t + T[T_BIOPSY]
-    t = t + dec.pathology_days(seed, pid, T)
-    if t >= horizon:
-        return
+    _log(ev, t, E_REFERRAL, S_DIAGNOSIS)
+    for resource, duration in ((R_IMAGING, T[T_IMAGING]), (R_BIOPSY, T[T_BIOPSY]),
+                               (R_PATHOLOGY, dec.pathology_days(seed, pid, T))):
+        _begin(ev, t, S_DIAGNOSIS, resource)
+        t = t + duration
+        if t >= horizon:
+            return
+        _log(ev, t, E_END, S_DIAGNOSIS, resource)
     staged, seen, bilateral = dec.staging(seed, pid, true_met, true_nodules, T)
     ints[0], ints[1], ints[2] = staged, seen, 1 if bilateral else 0
     dec.apply_staging(state, t, true_met, staged, T, params)
     days[DIAGNOSIS] = t
+    _log(ev, t, E_DIAGNOSIS, S_DIAGNOSIS, 0, D_MET[staged])
     other_death = t + k.other_cause_death_days(age, seed, pid, params)
     if other_death > horizon:
         other_death = np.inf
@@ -212,10 +282,10 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
     limit = min(other_death, horizon)
     status, t, detect = _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_weight,
                                     p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx,
-                                    params, days, flags)
+                                    params, days, flags, ev)
     if status == OK and flags[2] < 0:
         status, t = _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, followup_interval,
-                                  site_cdf, T, params, days, flags)
+                                  site_cdf, T, params, days, flags, ev)
     if status == OK and flags[2] >= 0:
         site = int(flags[2])
         cr2 = dec.second_remission(seed, pid, site, staged, T, cr2_by_site)
@@ -224,24 +294,29 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
         if disease_death > horizon:
             disease_death = np.inf
         limit = min(limit, disease_death)
-        status, t = _relapse_care(pid, seed, t, limit, cr2, T)
+        status, t = _relapse_care(pid, seed, t, limit, cr2, site, T, ev)
     if status == DIED:
         days[DEATH] = t
         ints[3] = TREATMENT
     elif min(other_death, disease_death) < horizon:
         days[DEATH] = min(other_death, disease_death)
         ints[3] = OTHER if other_death <= disease_death else OSTEOSARCOMA
+    if ints[3] != 0:
+        _log(ev, days[DEATH], E_DEATH, S_DEATH, 0, D_CAUSE[ints[3]])
 
 
 @nb.njit(cache=True, parallel=True)
 def run_patients(seed, first_id, arrival, age, axial, true_met, true_nodules, micro, growth, sensitivity, horizon,
                  T, p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay,
-                 p_adj_mtx, followup_until, followup_interval, site_cdf, cr2_by_site, params):
-    """Every patient of a chunk (ids first_id..first_id+n-1); returns the record arrays."""
+                 p_adj_mtx, followup_until, followup_interval, site_cdf, cr2_by_site, params, max_events):
+    """Every patient of a chunk (ids first_id..first_id+n-1); returns the record arrays and event buffers."""
     n = arrival.shape[0]
     days = np.full((n, 9), np.nan)
     ints = np.zeros((n, 4), dtype=np.int32)
     flags = np.empty((n, 4))
+    ev_day = np.empty((n, max_events))
+    ev_code = np.empty((n, max_events), dtype=np.int32)
+    ev_count = np.zeros((n, 1), dtype=np.int64)
     for i in nb.prange(n):
         flags[i, 0] = np.nan
         flags[i, 1] = 0.0
@@ -250,19 +325,24 @@ def run_patients(seed, first_id, arrival, age, axial, true_met, true_nodules, mi
         state = k.initial_state(arrival[i], micro[i], -np.inf, growth[i], sensitivity[i])
         _life(first_id + i, seed, arrival[i], age[i], axial[i], true_met[i], true_nodules[i], state, horizon, T,
               p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx,
-              followup_until, followup_interval, site_cdf, cr2_by_site, params, days[i], ints[i], flags[i])
-    return days, ints, flags
+              followup_until, followup_interval, site_cdf, cr2_by_site, params, days[i], ints[i], flags[i],
+              (ev_day[i], ev_code[i], ev_count[i]))
+    return days, ints, flags, ev_day, ev_code, ev_count[:, 0]
 
 
-def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, first_id: int = 0) -> PatientRecord:
-    """Run a (chunk of a) cohort and return what the pathway would have recorded."""
+def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, with_events: bool = False):
+    """Run a (chunk of a) cohort; returns what the pathway recorded and, if asked, its event log.
+
+    The event log is returned as (patient ids, days, codes) in patient order, each patient's
+    events in time order; `pathway.log.coded_events_frame` turns it into events.parquet rows.
+    """
     p = protocol
-    days, ints, flags = run_patients(
-        seed, first_id, cohort.arrival_day, cohort.age_years, cohort.axial, cohort.true_met.astype(np.int64),
+    days, ints, flags, ev_day, ev_code, ev_count = run_patients(
+        seed, cohort.first_id, cohort.arrival_day, cohort.age_years, cohort.axial, cohort.true_met.astype(np.int64),
         cohort.true_nodules.astype(np.int64), cohort.micro_log10, cohort.growth, cohort.sensitivity,
         cohort.horizon_day, p.scalars, p.neo_week, p.neo_weight, p.neo_stay, p.neo_mtx, p.adj_week, p.adj_weight,
         p.adj_stay, p.adj_mtx, p.followup_until_years, p.followup_interval_days, p.relapse_site_cdf,
-        p.cr2_by_site, params)
+        p.cr2_by_site, params, MAX_EVENTS if with_events else 0)
     rec = PatientRecord(len(cohort))
     for col, name in enumerate(PatientRecord.DAY_COLUMNS):
         setattr(rec, name, days[:, col].copy())
@@ -274,4 +354,20 @@ def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, f
     rec.csr = flags[:, 1] == 1.0
     rec.relapse_site = flags[:, 2].astype(np.int8)
     rec.cr2 = flags[:, 3].copy()
-    return rec
+    if not with_events:
+        return rec, None
+    if ev_count.max(initial=0) > MAX_EVENTS:
+        raise RuntimeError(f"a patient logged {ev_count.max()} events, more than MAX_EVENTS={MAX_EVENTS}")
+    keep = np.arange(MAX_EVENTS)[None, :] < ev_count[:, None]
+    patient = np.broadcast_to(np.arange(cohort.first_id, cohort.first_id + len(cohort))[:, None], keep.shape)
+    return rec, EventBuffer(patient[keep], ev_day[keep], ev_code[keep])
+
+
+class EventBuffer:
+    """The cohort engine's event log of one chunk, before it becomes a DataFrame."""
+
+    def __init__(self, patient: np.ndarray, day: np.ndarray, code: np.ndarray):
+        self.patient, self.day, self.code = patient, day, code
+
+    def frame(self, replication: int, arm: str):
+        return coded_events_frame(self.patient, self.day, self.code, replication, arm)

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from lifelines import KaplanMeierFitter
 from plotly.colors import hex_to_rgb, qualitative
 from plotly.offline import get_plotlyjs
 
 from osteosim.analysis import utilisation, wait_times, with_durations
 from osteosim.io import write_text_atomically
+from osteosim.survival import curve, kaplan_meier
 
 DAYS_PER_YEAR = 365.25
 MAX_STEP_POINTS = 2000
@@ -113,11 +113,10 @@ def _met_group(met_status: pd.Series) -> np.ndarray:
 
 def _add_km_curve(fig: go.Figure, days: pd.Series, event: pd.Series, label: str, colour: str) -> None:
     """Add a step curve plus its shaded confidence band, hover showing CI and number at risk."""
-    kmf = KaplanMeierFitter(label=label).fit(days / DAYS_PER_YEAR, event.astype(bool))
-    years = kmf.survival_function_.index.to_numpy()
-    estimate = 100 * kmf.survival_function_.iloc[:, 0].to_numpy()
-    low, high = (100 * kmf.confidence_interval_.iloc[:, i].to_numpy() for i in (0, 1))
-    at_risk = kmf.event_table["at_risk"].to_numpy()
+    points = curve(kaplan_meier(days, event.astype(bool), label=label))
+    years = points["years"].to_numpy()
+    estimate, low, high = (100 * points[c].to_numpy() for c in ("estimate", "ci_low", "ci_high"))
+    at_risk = points["at_risk"].to_numpy()
     band = dict(mode="lines", line=dict(width=0, shape="hv"), legendgroup=label,
                 showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=years, y=high, **band)

@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from osteosim.analysis import utilisation, wait_times
+from osteosim.survival import DAYS_PER_YEAR, kaplan_meier
 
-DAYS_PER_YEAR = 365.25
 SURVIVAL_YEARS = (1, 3, 5)
 ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}
 
@@ -30,7 +29,7 @@ def km_at(days: pd.Series, event: pd.Series, years=SURVIVAL_YEARS) -> list[dict]
     days, event = days[keep], event[keep]
     if days.empty:
         return [{"years": y, "estimate": None, "ci_low": None, "ci_high": None, "n": 0} for y in years]
-    kmf = KaplanMeierFitter(alpha=0.05).fit(days / DAYS_PER_YEAR, event.astype(bool))
+    kmf = kaplan_meier(days, event)
     ci = kmf.confidence_interval_survival_function_
     out = []
     for y in years:
@@ -95,14 +94,14 @@ def counts(patients: pd.DataFrame) -> dict:
     }
 
 
-def summarise(results) -> dict:
+def summarise(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame) -> dict:
     """summary.json content (provenance is added by the caller that knows the run folder)."""
     return {
-        "survival": survival_table(results.patients),
+        "survival": survival_table(patients),
         "hazard_ratios": [],  # vs the reference arm; a single-arm run has none
-        "waits": waits_table(results.events),
-        "utilisation": utilisation_table(results.resources),
-        "counts": counts(results.patients),
+        "waits": waits_table(events),
+        "utilisation": utilisation_table(resources),
+        "counts": counts(patients),
     }
 
 

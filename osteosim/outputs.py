@@ -1,8 +1,9 @@
-"""A run folder: the five files of the output contract (DESIGN §5), all or nothing.
+"""A run folder: the files of the output contract (DESIGN §5), all or nothing.
 
-Every file is first written into a hidden staging folder beside the results; only when all
-of them are complete are they renamed into place, so an interrupted or failed run never
-leaves a half-written file that looks like a result.
+Tables are streamed chunk by chunk into Parquet files in a hidden staging folder beside the
+results (so ten million patients never sit in memory at once); the summary and the dashboard
+are then computed from those files alone; only when everything is complete are the files
+renamed into place, so an interrupted or failed run never leaves a half-written result.
 """
 from __future__ import annotations
 
@@ -10,35 +11,92 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
-from osteosim.io import write_json_atomically, write_parquet_atomically
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from osteosim.io import write_json_atomically
 
 FILES = ("patients.parquet", "events.parquet", "resources.parquet", "summary.json", "dashboard.html")
+SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "death_cause",
+                   "efs_days", "efs_event", "os_days", "os_event"]
 
 
-def write_run(results, folder: Path) -> list[Path]:
-    """Write the result tables, the summary and the dashboard into `folder`; returns the paths."""
+class _TableWriter:
+    """Appends DataFrame chunks to one Parquet file (one row group per chunk)."""
+
+    def __init__(self, path: Path):
+        self.path, self.writer = path, None
+
+    def write(self, frame: pd.DataFrame | None) -> None:
+        if frame is None:
+            return
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_tables(chunks: Iterable, staging: Path) -> None:
+    """Stream every chunk's patients, events and resources into the staging folder."""
+    writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources")}
+    try:
+        for chunk in chunks:
+            for name, writer in writers.items():
+                writer.write(getattr(chunk, name))
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+
+def _read(path: Path, columns=None) -> pd.DataFrame:
+    return pd.read_parquet(path, columns=columns) if path.exists() else pd.DataFrame()
+
+
+def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) -> dict:
+    """summary.json (and dashboard.html) from the written tables alone."""
     from osteosim.dashboard import write_dashboard
+    from osteosim.outcomes import summarise
 
+    patients = _read(staging / "patients.parquet", SUMMARY_COLUMNS)
+    events = _read(staging / "events.parquet")
+    resources = _read(staging / "resources.parquet")
+    summary = summarise(patients, events, resources)
+    if provenance is not None:
+        summary["provenance"] = provenance
+    write_json_atomically(staging / "summary.json", summary)
+    if dashboard:
+        write_dashboard(staging / "dashboard.html", patients, events, resources, summary)
+    return summary
+
+
+def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True) -> dict:
+    """Write a whole run into `folder`; returns the summary."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
-    out = results.config.output
     try:
-        write_parquet_atomically(staging / "patients.parquet", results.patients)
-        if out.events:
-            write_parquet_atomically(staging / "events.parquet", results.events)
-        if out.resources:
-            write_parquet_atomically(staging / "resources.parquet", results.resources)
-        write_json_atomically(staging / "summary.json", results.summary)
-        if out.dashboard:
-            write_dashboard(staging / "dashboard.html", results.patients, results.events, results.resources,
-                            results.summary)
-        written = []
+        write_tables(chunks, staging)
+        summary = summarise_folder(staging, provenance, dashboard)
         for name in FILES:
             if (staging / name).exists():
                 os.replace(staging / name, folder / name)
-                written.append(folder / name)
-        return written
+        return summary
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_results(results, folder: Path, **kwargs) -> dict:
+    """Write in-memory `Results` (the Python API's) as a run folder."""
+    from osteosim.engines import Chunk
+
+    events = results.events if len(results.events.columns) else None
+    resources = results.resources if len(results.resources.columns) and len(results.resources) else None
+    chunk = Chunk(results.patients, events if events is not None and len(events) else None, resources)
+    return write_run([chunk], folder, dashboard=results.config.output.dashboard, **kwargs)

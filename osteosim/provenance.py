@@ -9,6 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from osteosim.engines import engine_for
+
 PACKAGES = ("osteosim", "simpy", "numpy", "numba", "pandas", "pyarrow", "plotly", "hydra-core", "omegaconf", "lifelines")
 
 
@@ -46,7 +48,7 @@ def provenance(config) -> dict:
         "config_hash": config_hash(config),
         "seed": config.seed,
         "replications": config.replications,
-        "engine": config.engine,
+        "engine": engine_for(config),
         "arm": config.arm.name,
         "cohort": config.cohort.mode,
         "scenario": config.scenario.name,

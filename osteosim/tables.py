@@ -41,7 +41,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
     cols = {
         "replication": np.full(n, replication, dtype=np.int32),
         "arm": pd.Categorical([arm] * n),
-        "patient_id": np.arange(n, dtype=np.int64),
+        "patient_id": np.arange(cohort.first_id, cohort.first_id + n, dtype=np.int64),
         "arrival_day": cohort.arrival_day,
         "age_years": cohort.age_years,
         "sex": pd.Categorical.from_codes(cohort.male.astype(np.int8), ["female", "male"]),

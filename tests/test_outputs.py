@@ -8,7 +8,7 @@ import pytest
 
 from osteosim import simulate
 from osteosim.config import compose
-from osteosim.outputs import FILES, write_run
+from osteosim.outputs import FILES, write_results
 from osteosim.pathway.log import EVENT_COLUMNS, RESOURCE_COLUMNS
 from osteosim.tables import PATIENT_COLUMNS
 
@@ -70,7 +70,7 @@ def test_plausible_in_a_large_trial_cohort_too():
 
 def _patients_bytes(tmp_path, name, overrides):
     results = simulate(compose(["output.progress=false", "output.dashboard=false", *overrides]))
-    write_run(results, tmp_path / name)
+    write_results(results, tmp_path / name)
     return (tmp_path / name / "patients.parquet").read_bytes()
 
 
@@ -92,7 +92,7 @@ def test_a_failed_write_leaves_no_result_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dashboard, "write_dashboard", broken)
     with pytest.raises(RuntimeError):
-        write_run(results, tmp_path / "run")
+        write_results(results, tmp_path / "run")
     assert list((tmp_path / "run").iterdir()) == []
 
 

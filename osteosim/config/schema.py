@@ -9,7 +9,7 @@ structural; every clinical number and its source lives in ``conf/``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from omegaconf import MISSING
 
@@ -193,8 +193,9 @@ class ScenarioConfig:
 
 @dataclass
 class OutputConfig:
-    events: bool = True
-    resources: bool = True
+    events: Optional[bool] = None     # None: written by the des engine, not by the cohort engine
+    resources: bool = True            # the cohort engine has no resources, hence no table
+    chunk_patients: int = bounded(250_000, 1_000, 100_000_000)
     dashboard: bool = True
     progress: bool = True
 
@@ -203,7 +204,7 @@ class OutputConfig:
 class Config:
     seed: int = bounded(0, 0, 2**62)
     replications: int = bounded(1, 1, 100_000)
-    engine: str = choice("des", "des")
+    engine: str = choice("auto", "auto", "des", "cohort")
     cohort: CohortConfig = field(default_factory=CohortConfig)
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
     treatment: TreatmentConfig = field(default_factory=TreatmentConfig)

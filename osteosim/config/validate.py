@@ -125,6 +125,9 @@ def check_consistency(cfg: schema.Config) -> None:
         raise ConfigError(f"treatment.surgery_week={t.surgery_week} must come after the last neoadjuvant week ({max(weeks)})")
     if not t.followup_schedule:
         raise ConfigError("treatment.followup_schedule is empty; list at least one {until_year, interval_days} band")
+    if cfg.engine == "cohort" and not c.unconstrained_capacity:
+        raise ConfigError("engine=cohort needs unconstrained capacity (cohort=trial, or "
+                          "cohort.unconstrained_capacity=true); use engine=des or engine=auto")
     if not c.unconstrained_capacity:
         for name in schema.RESOURCE_NAMES:
             res = getattr(cfg.resources, name)

@@ -12,6 +12,17 @@ EVENT_COLUMNS = ("replication", "arm", "patient_id", "day", "event", "stage", "r
 RESOURCE_COLUMNS = ("replication", "arm", "resource", "day", "in_use", "capacity", "queue_length")
 BACKGROUND_PATIENT = -1
 
+# The vocabulary of events.parquet: both engines write these codes (fixed categories).
+EVENTS = ("referral", "request", "start", "end", "diagnosis", "toxicity_delay", "resection", "histologic_response",
+          "metastases_not_visible", "metastases_unresectable", "local_control", "end_of_treatment", "progression",
+          "relapse", "symptoms", "second_remission", "death")
+STAGES = ("diagnosis", "neoadjuvant", "surgery", "metastasectomy", "adjuvant", "radiotherapy", "followup", "relapse",
+          "death", "background")
+RESOURCES = ("", "imaging", "biopsy", "pathology", "chemo_bed", "theatre_ortho", "theatre_thoracic", "radiotherapy",
+             "followup_clinic")
+DETAILS = ("", "none", "lung", "extrapulmonary", "multisystem", "amputation", "limb_salvage", "good", "poor", "local",
+           "multiple", "bone", "progression", "osteosarcoma", "treatment", "other")
+
 
 class EventLog:
     """Events of one replication × arm."""
@@ -42,10 +53,10 @@ class EventLog:
             "arm": pd.Categorical([arm] * n),
             "patient_id": np.asarray(self.patient, dtype=np.int64),
             "day": np.asarray(self.day, dtype=np.float64),
-            "event": pd.Categorical(self.event),
-            "stage": pd.Categorical(self.stage),
-            "resource": pd.Categorical(self.resource),
-            "detail": np.asarray(self.detail, dtype=object),
+            "event": pd.Categorical(self.event, categories=list(EVENTS)),
+            "stage": pd.Categorical(self.stage, categories=list(STAGES)),
+            "resource": pd.Categorical(self.resource, categories=list(RESOURCES)),
+            "detail": pd.Categorical(self.detail, categories=list(DETAILS)),
         }, columns=list(EVENT_COLUMNS))
 
 
@@ -74,9 +85,25 @@ class ResourceLog:
         return pd.DataFrame({
             "replication": np.full(n, replication, dtype=np.int32),
             "arm": pd.Categorical([arm] * n),
-            "resource": pd.Categorical(self.resource),
+            "resource": pd.Categorical(self.resource, categories=list(RESOURCES[1:])),
             "day": np.asarray(self.day, dtype=np.float64),
             "in_use": np.asarray(self.in_use, dtype=np.int32),
             "capacity": np.asarray(self.capacity, dtype=np.float64),
             "queue_length": np.asarray(self.queue, dtype=np.int32),
         }, columns=list(RESOURCE_COLUMNS))
+
+
+def coded_events_frame(patient: np.ndarray, day: np.ndarray, code: np.ndarray, replication: int,
+                       arm: str) -> pd.DataFrame:
+    """events.parquet rows from packed codes: event | stage << 8 | resource << 16 | detail << 24."""
+    n = day.shape[0]
+    return pd.DataFrame({
+        "replication": np.full(n, replication, dtype=np.int32),
+        "arm": pd.Categorical([arm] * n),
+        "patient_id": patient.astype(np.int64),
+        "day": day,
+        "event": pd.Categorical.from_codes(code & 0xFF, list(EVENTS)),
+        "stage": pd.Categorical.from_codes((code >> 8) & 0xFF, list(STAGES)),
+        "resource": pd.Categorical.from_codes((code >> 16) & 0xFF, list(RESOURCES)),
+        "detail": pd.Categorical.from_codes((code >> 24) & 0xFF, list(DETAILS)),
+    }, columns=list(EVENT_COLUMNS))

@@ -19,7 +19,7 @@ from osteosim.pathway.resources import RosteredResource, background_demand
 class Run:
     """Everything the stages share during one replication × arm."""
 
-    def __init__(self, cfg: Config, cohort: Cohort, seed: int):
+    def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True):
         self.cfg = cfg
         self.cohort = cohort
         self.seed = seed
@@ -31,8 +31,8 @@ class Run:
                                 for i in range(len(cohort))]) if len(cohort) else np.empty((0, k.N_STATE))
         self.rec = PatientRecord(len(cohort))
         self.relapse_detect_day = np.full(len(cohort), np.inf)
-        self.events = EventLog(cfg.output.events)
-        self.resource_log = ResourceLog(cfg.output.resources)
+        self.events = EventLog(events)
+        self.resource_log = ResourceLog(resources)
         self.protocol = pack(cfg)
         self.T = self.protocol.scalars
         self.resources = self._build_resources()

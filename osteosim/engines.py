@@ -1,0 +1,106 @@
+"""Choosing an engine and running replications as a stream of table chunks.
+
+`des` (SimPy) gives one chunk per replication, with events and resource changes; `cohort`
+(all-Numba) gives chunks of `output.chunk_patients` patients, so any cohort size runs in
+bounded memory, and has no resource table (capacity is unconstrained).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from osteosim import cohort as cohort_mod
+from osteosim import rng
+from osteosim.config import Config
+from osteosim.parameters import disease_vector
+from osteosim.protocol import pack
+from osteosim.tables import patients_frame
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class Chunk:
+    patients: pd.DataFrame
+    events: pd.DataFrame | None
+    resources: pd.DataFrame | None
+
+
+def engine_for(config: Config) -> str:
+    """`auto` means the cohort engine whenever no resource can make anybody wait."""
+    if config.engine != "auto":
+        return config.engine
+    return "cohort" if config.cohort.unconstrained_capacity else "des"
+
+
+def writes_events(config: Config) -> bool:
+    events = config.output.events
+    return engine_for(config) == "des" if events is None else bool(events)
+
+
+def writes_resources(config: Config) -> bool:
+    return engine_for(config) == "des" and config.output.resources
+
+
+def work_total(config: Config) -> tuple[float, str]:
+    """Size of the whole run in progress-bar units: simulated days (des) or patients (cohort)."""
+    seed = int(rng.replication_seed(config.seed, 0))
+    arrivals = cohort_mod.arrival_days(config.cohort, seed)
+    if engine_for(config) == "des":
+        return cohort_mod.horizon_day(config.cohort, arrivals) * config.replications, "sim-day"
+    return float(arrivals.shape[0] * config.replications), "patient"
+
+
+def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
+    """Every replication of the configured arm, as chunks of the result tables."""
+    run_replication = _des_replication if engine_for(config) == "des" else _cohort_replication
+    for replication in range(config.replications):
+        yield from run_replication(config, replication, progress)
+
+
+def _des_replication(config: Config, replication: int, progress: Progress | None) -> Iterator[Chunk]:
+    from osteosim.pathway.run import Run
+
+    seed = int(rng.replication_seed(config.seed, replication))
+    cohort = cohort_mod.sample(config.cohort, config.disease, seed)
+    run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
+    run.simulate(progress)
+    arm = config.arm.name
+    yield Chunk(patients_frame(cohort, run.rec, replication, arm),
+                run.events.frame(replication, arm) if writes_events(config) else None,
+                run.resource_log.frame(replication, arm) if writes_resources(config) else None)
+
+
+def _cohort_replication(config: Config, replication: int, progress: Progress | None) -> Iterator[Chunk]:
+    from osteosim.cohort_engine import simulate_cohort
+
+    seed = int(rng.replication_seed(config.seed, replication))
+    arrivals = cohort_mod.arrival_days(config.cohort, seed)
+    horizon = cohort_mod.horizon_day(config.cohort, arrivals)
+    protocol, params = pack(config), disease_vector(config.disease, config.arm)
+    step = config.output.chunk_patients
+    if writes_events(config):
+        from osteosim.cohort_engine import EVENTS_CHUNK
+        step = min(step, EVENTS_CHUNK)
+    for lo in range(0, max(arrivals.shape[0], 1), step):
+        hi = min(lo + step, arrivals.shape[0])
+        cohort = cohort_mod.sample_chunk(config.cohort, config.disease, seed, arrivals, horizon, lo, hi)
+        rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
+        yield Chunk(patients_frame(cohort, rec, replication, config.arm.name),
+                    events.frame(replication, config.arm.name) if events is not None else None, None)
+        if progress is not None:
+            progress(float(hi - lo))
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack chunks, keeping categorical columns categorical (categories are unified)."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    for col in frames[0].columns:
+        if isinstance(frames[0][col].dtype, pd.CategoricalDtype) and not isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("category")
+    return out
