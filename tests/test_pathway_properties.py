@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from osteosim import simulate
 from osteosim.config import compose
 from osteosim.tables import PATIENT_COLUMNS
+from test_engine_equivalence import assert_same_table
 
 TERMINAL_CAUSES = {"osteosarcoma", "treatment", "other"}
 MILESTONES = ["arrival_day", "diagnosis_day", "chemo_start_day", "surgery_day", "adjuvant_start_day",
@@ -22,7 +23,7 @@ def configs(draw):
     o = [f"seed={draw(st.integers(0, 10**6))}",
          f"arm={draw(st.sampled_from(['baseline', 'surgery_alone']))}",
          f"cohort.metastatic_fraction={draw(st.floats(0, 1))}",
-         "output.progress=false", "output.dashboard=false"]
+         "output.progress=false", "output.dashboard=false", "output.events=true"]
     if mode == "trial":
         o += ["cohort=trial", f"cohort.n_patients={draw(st.integers(1, 40))}",
               f"cohort.followup_years={draw(st.floats(0, 6))}"]
@@ -67,10 +68,15 @@ def check_invariants(results) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_every_run_satisfies_the_invariants(overrides):
-    results = simulate(compose(overrides))
+    """On the SimPy engine (every config) and the cohort engine (unconstrained ones), which must agree."""
+    results = simulate(compose([*overrides, "engine=des"]))
     check_invariants(results)
-    again = simulate(compose(overrides))
+    again = simulate(compose([*overrides, "engine=des"]))
     pd.testing.assert_frame_equal(results.patients, again.patients)
+    if "cohort=trial" in overrides:
+        cohort = simulate(compose([*overrides, "engine=cohort"]))
+        check_invariants(cohort)
+        assert_same_table(results.patients, cohort.patients)
 
 
 def test_default_run_satisfies_the_invariants(default_config):
