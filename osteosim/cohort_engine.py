@@ -46,8 +46,12 @@ D_CAUSE = np.array([DETAILS.index(x) for x in DEATH_CAUSES], dtype=np.int32)    
 
 @nb.njit(cache=True, inline="always")
 def _log(ev, day, event, stage, resource=0, detail=0):
-    """Append an event to the patient's buffer (ev = (days, codes, count)); a no-op when events are off."""
-    days, codes, count = ev
+    """Append an event to the patient's buffer (ev = (on, days, codes, count)).
+
+    Callers test ev[0] first: even a call that returns at once costs Numba's reference counting
+    of the arrays, about as much as the rest of a patient's pathway when events are off.
+    """
+    _, days, codes, count = ev
     n = count[0]
     if n < days.shape[0]:
         days[n] = day
@@ -65,132 +69,151 @@ def _begin(ev, day, stage, resource):
 @nb.njit(cache=True)
 def _chemotherapy(pid, seed, t, limit, anchor, weeks, weights, stays, mtx, neoadjuvant, index0, first_col,
                   state, T, params, days, ev):
-    """The courses of one block; returns (status, day, delay of the last course)."""
+    """The courses of one block; returns (status, day, delay of the last course, disease state)."""
     shift = 0.0
-    for i in range(weeks.shape[0]):
+    for i in range(len(weeks)):
         protocol_day = anchor + 7.0 * (weeks[i] - weeks[0])
         t = t + max(0.0, protocol_day + shift - t)
         if t >= limit:
-            return STOPPED, t, shift
+            return STOPPED, t, shift, state
         delay, intensity, stay = dec.course_plan(seed, pid, index0 + i, stays[i], mtx[i], T)
         stage = S_NEO if neoadjuvant else S_ADJUVANT
         if delay > 0.0:
-            _log(ev, t, E_TOX, stage)
+            if ev[0]:  # events asked for
+                _log(ev, t, E_TOX, stage)
             t = t + delay
             if t >= limit:
-                return STOPPED, t, shift
-        _begin(ev, t, stage, R_BED)
+                return STOPPED, t, shift, state
+        if ev[0]:  # events asked for
+            _begin(ev, t, stage, R_BED)
         if i == 0:
             days[first_col] = t
-        k.chemotherapy_course(state, t, weights[i], intensity, neoadjuvant, params)
+        state = k.chemotherapy_course(state, t, weights[i], intensity, neoadjuvant, params)
         t = t + stay
         if t >= limit:
-            return STOPPED, t, shift
-        _log(ev, t, E_END, stage, R_BED)
+            return STOPPED, t, shift, state
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, stage, R_BED)
         shift = t - stay - protocol_day
         if dec.dies_of_course(seed, pid, index0 + i, T):
-            return DIED, t, shift
-    return OK, t, shift
+            return DIED, t, shift, state
+    return OK, t, shift, state
 
 
 @nb.njit(cache=True)
 def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx,
                 p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx, params, days, flags, ev):
-    """Neoadjuvant MAP, local control, adjuvant MAP, radiotherapy; returns (status, day, detect day).
+    """Neoadjuvant MAP, local control, adjuvant MAP, radiotherapy; returns (status, day, detect day, state).
 
     flags: [good_response (nan/0/1), csr (0/1), relapse site code (-1 none)].
     """
     start = t + T[T_DX_TO_CHEMO]
     surgery_planned = start
     if T[T_NEOADJUVANT] != 0.0:
-        status, t, shift = _chemotherapy(pid, seed, t, limit, start, p_neo_week, p_neo_weight, p_neo_stay,
+        status, t, shift, state = _chemotherapy(pid, seed, t, limit, start, p_neo_week, p_neo_weight, p_neo_stay,
                                          p_neo_mtx, True, 0, CHEMO_START, state, T, params, days, ev)
         if status != OK:
-            return status, t, np.inf
+            return status, t, np.inf, state
         surgery_planned = start + 7.0 * (T[T_SURGERY_WEEK] - p_neo_week[0]) + shift
     t = t + max(0.0, surgery_planned - t)
     if t >= limit:
-        return STOPPED, t, np.inf
-    k.advance(state, t, params)
+        return STOPPED, t, np.inf, state
+    state = k.advance(state, t, params)
     if state[k.DETECT_DAY] <= t:  # restaging before surgery shows progression
         days[RELAPSE] = t
         flags[2] = PROGRESSION
-        _log(ev, t, E_PROGRESSION, S_SURGERY, 0, D_SITE[PROGRESSION])
-        return OK, t, state[k.DETECT_DAY]
+        if ev[0]:  # events asked for
+            _log(ev, t, E_PROGRESSION, S_SURGERY, 0, D_SITE[PROGRESSION])
+        return OK, t, state[k.DETECT_DAY], state
     # local control
     needs_rt = False
     resectable = dec.primary_resectable(seed, pid, axial, T)
     if resectable:
-        _begin(ev, t, S_SURGERY, R_ORTHO)
+        if ev[0]:  # events asked for
+            _begin(ev, t, S_SURGERY, R_ORTHO)
         days[SURGERY] = t
         t = t + T[T_SURG_SESSION]
         if t >= limit:
-            return STOPPED, t, np.inf
-        _log(ev, t, E_END, S_SURGERY, R_ORTHO)
-        _log(ev, t, E_RESECTION, S_SURGERY, 0, D_AMPUTATION if dec.amputation(seed, pid, T) else D_LIMB_SALVAGE)
+            return STOPPED, t, np.inf, state
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, S_SURGERY, R_ORTHO)
+        if ev[0]:  # events asked for
+            _log(ev, t, E_RESECTION, S_SURGERY, 0, D_AMPUTATION if dec.amputation(seed, pid, T) else D_LIMB_SALVAGE)
         if dec.dies_of_operation(seed, pid, 0, T):
-            return DIED, t, np.inf
+            return DIED, t, np.inf, state
         if T[T_NEOADJUVANT] != 0.0:
             good = dec.good_response(state, seed, pid, params)
             flags[0] = 1.0 if good else 0.0
-            _log(ev, t, E_RESPONSE, S_SURGERY, 0, D_GOOD if good else D_POOR)
+            if ev[0]:  # events asked for
+                _log(ev, t, E_RESPONSE, S_SURGERY, 0, D_GOOD if good else D_POOR)
     else:
         needs_rt = True
     cleared = True
     if staged != dec.NONE:
-        if not k.overt_disease_visible(state, t, params):
-            k.fold_invisible_overt(state, t, params)
-            _log(ev, t, E_NOT_VISIBLE, S_METASTASECTOMY)
+        state, visible = k.overt_disease_visible(state, t, params)
+        if not visible:
+            state = k.fold_invisible_overt(state, t, params)
+            if ev[0]:  # events asked for
+                _log(ev, t, E_NOT_VISIBLE, S_METASTASECTOMY)
         elif not dec.metastases_resectable(seed, pid, staged, T):
             cleared = False
             needs_rt = needs_rt or staged == dec.EXTRAPULMONARY or staged == dec.MULTISYSTEM
-            _log(ev, t, E_UNRESECTABLE, S_METASTASECTOMY, 0, D_MET[staged])
+            if ev[0]:  # events asked for
+                _log(ev, t, E_UNRESECTABLE, S_METASTASECTOMY, 0, D_MET[staged])
         else:
             t = t + T[T_SURG_TO_MET]
             if t >= limit:
-                return STOPPED, t, np.inf
+                return STOPPED, t, np.inf, state
             theatre = R_ORTHO if staged == dec.EXTRAPULMONARY else R_THORACIC
-            _begin(ev, t, S_METASTASECTOMY, theatre)
+            if ev[0]:  # events asked for
+                _begin(ev, t, S_METASTASECTOMY, theatre)
             days[METASTASECTOMY] = t
-            k.clear_overt(state, t, params)
+            state = k.clear_overt(state, t, params)
             t = t + T[T_MET_SESSION]
             if t >= limit:
-                return STOPPED, t, np.inf
-            _log(ev, t, E_END, S_METASTASECTOMY, theatre)
+                return STOPPED, t, np.inf, state
+            if ev[0]:  # events asked for
+                _log(ev, t, E_END, S_METASTASECTOMY, theatre)
             if dec.dies_of_operation(seed, pid, 1, T):
-                return DIED, t, np.inf
+                return DIED, t, np.inf, state
     flags[1] = 1.0 if (resectable and cleared) else 0.0
     if T[T_ADJUVANT] != 0.0:
-        status, t, shift = _chemotherapy(pid, seed, t, limit, t + T[T_SURG_TO_ADJ], p_adj_week, p_adj_weight,
-                                         p_adj_stay, p_adj_mtx, False, p_neo_week.shape[0], ADJUVANT_START,
+        status, t, shift, state = _chemotherapy(pid, seed, t, limit, t + T[T_SURG_TO_ADJ], p_adj_week, p_adj_weight,
+                                         p_adj_stay, p_adj_mtx, False, len(p_neo_week), ADJUVANT_START,
                                          state, T, params, days, ev)
         if status != OK:
-            return status, t, np.inf
+            return status, t, np.inf, state
     if needs_rt:
-        _begin(ev, t, S_RT, R_RT)
+        if ev[0]:  # events asked for
+            _begin(ev, t, S_RT, R_RT)
         days[RT_START] = t
         t = t + T[T_RT_DAYS]
         if t >= limit:
-            return STOPPED, t, np.inf
-        _log(ev, t, E_END, S_RT, R_RT)
+            return STOPPED, t, np.inf, state
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, S_RT, R_RT)
         if dec.radiotherapy_controls(seed, pid, params):
-            k.clear_overt(state, t, params)
-            _log(ev, t, E_LOCAL_CONTROL, S_RT)
+            state = k.clear_overt(state, t, params)
+            if ev[0]:  # events asked for
+                _log(ev, t, E_LOCAL_CONTROL, S_RT)
     days[END_OF_TREATMENT] = t
-    _log(ev, t, E_EOT, S_ADJUVANT)
-    detect = k.end_of_treatment_outcome(state, t, seed, pid, params)
+    if ev[0]:  # events asked for
+        _log(ev, t, E_EOT, S_ADJUVANT)
+    state, detect = k.end_of_treatment_outcome(state, t, seed, pid, params)
     if detect <= t:
         days[RELAPSE] = t
         flags[2] = PROGRESSION
-        _log(ev, t, E_PROGRESSION, S_ADJUVANT, 0, D_SITE[PROGRESSION])
-    return OK, t, detect
+        if ev[0]:  # events asked for
+            _log(ev, t, E_PROGRESSION, S_ADJUVANT, 0, D_SITE[PROGRESSION])
+    return OK, t, detect, state
 
 
 @nb.njit(cache=True)
 def _relapse(t, site, days, flags, ev):
     days[RELAPSE] = t
     flags[2] = site
-    _log(ev, t, E_RELAPSE, S_FOLLOWUP, 0, D_SITE[site])
+    if ev[0]:  # events asked for
+        _log(ev, t, E_RELAPSE, S_FOLLOWUP, 0, D_SITE[site])
 
 
 @nb.njit(cache=True)
@@ -198,30 +221,37 @@ def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, f
                   params, days, flags, ev):
     """Visits on schedule; relapse found at a visit or by symptoms. Returns (status, day)."""
     symptoms = k.symptom_day(detect, state, params) if detect < np.inf else np.inf
-    visits = dec.followup_visit_days(days[END_OF_TREATMENT], followup_until, followup_interval)
-    for v in range(visits.shape[0]):
-        visit = visits[v]
-        if min(visit, symptoms) >= horizon:
-            return OK, t
-        if symptoms <= visit:
-            t = t + max(0.0, symptoms - t)
+    # the planned visits of decisions.followup_visit_days, walked without allocating an array
+    start = days[END_OF_TREATMENT]
+    visit = start
+    for b in range(len(followup_until)):
+        band_end = start + followup_until[b] * 365.25
+        while visit + followup_interval[b] <= band_end + 1e-9:
+            visit += followup_interval[b]
+            if min(visit, symptoms) >= horizon:
+                return OK, t
+            if symptoms <= visit:
+                t = t + max(0.0, symptoms - t)
+                if t >= limit:
+                    return STOPPED, t
+                if ev[0]:  # events asked for
+                    _log(ev, t, E_SYMPTOMS, S_FOLLOWUP)
+                _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
+                return OK, t
+            t = t + max(0.0, visit - t)
             if t >= limit:
                 return STOPPED, t
-            _log(ev, t, E_SYMPTOMS, S_FOLLOWUP)
-            _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
-            return OK, t
-        t = t + max(0.0, visit - t)
-        if t >= limit:
-            return STOPPED, t
-        _begin(ev, t, S_FOLLOWUP, R_CLINIC)
-        found = t >= detect
-        t = t + T[T_CLINIC]
-        if t >= limit:
-            return STOPPED, t
-        _log(ev, t, E_END, S_FOLLOWUP, R_CLINIC)
-        if found:
-            _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
-            return OK, t
+            if ev[0]:  # events asked for
+                _begin(ev, t, S_FOLLOWUP, R_CLINIC)
+            found = t >= detect
+            t = t + T[T_CLINIC]
+            if t >= limit:
+                return STOPPED, t
+            if ev[0]:  # events asked for
+                _log(ev, t, E_END, S_FOLLOWUP, R_CLINIC)
+            if found:
+                _relapse(t, dec.relapse_site(seed, pid, site_cdf), days, flags, ev)
+                return OK, t
     return OK, t
 
 
@@ -233,22 +263,27 @@ def _relapse_care(pid, seed, t, limit, cr2, site, T, ev):
         if t >= limit:
             return STOPPED, t
         theatre = R_THORACIC if site == 0 or site == 2 else R_ORTHO   # lung or multiple: thoracotomy
-        _begin(ev, t, S_RELAPSE, theatre)
+        if ev[0]:  # events asked for
+            _begin(ev, t, S_RELAPSE, theatre)
         t = t + T[T_MET_SESSION]
         if t >= limit:
             return STOPPED, t
-        _log(ev, t, E_END, S_RELAPSE, theatre)
-        _log(ev, t, E_CR2, S_RELAPSE, 0, D_SITE[site])
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, S_RELAPSE, theatre)
+        if ev[0]:  # events asked for
+            _log(ev, t, E_CR2, S_RELAPSE, 0, D_SITE[site])
     for course in range(int(T[T_SECOND_LINE_N])):
         if course:
             t = t + T[T_SECOND_LINE_INTERVAL]
             if t >= limit:
                 return STOPPED, t
-        _begin(ev, t, S_RELAPSE, R_BED)
+        if ev[0]:  # events asked for
+            _begin(ev, t, S_RELAPSE, R_BED)
         t = t + T[T_IE_STAY]
         if t >= limit:
             return STOPPED, t
-        _log(ev, t, E_END, S_RELAPSE, R_BED)
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, S_RELAPSE, R_BED)
         if dec.dies_of_course(seed, pid, dec.SECOND_LINE_COURSE_BASE + course, T):
             return DIED, t
     return OK, t
@@ -262,25 +297,29 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
     t = arrival
     if t >= horizon:
         return
-    _log(ev, t, E_REFERRAL, S_DIAGNOSIS)
+    if ev[0]:  # events asked for
+        _log(ev, t, E_REFERRAL, S_DIAGNOSIS)
     for resource, duration in ((R_IMAGING, T[T_IMAGING]), (R_BIOPSY, T[T_BIOPSY]),
                                (R_PATHOLOGY, dec.pathology_days(seed, pid, T))):
-        _begin(ev, t, S_DIAGNOSIS, resource)
+        if ev[0]:  # events asked for
+            _begin(ev, t, S_DIAGNOSIS, resource)
         t = t + duration
         if t >= horizon:
             return
-        _log(ev, t, E_END, S_DIAGNOSIS, resource)
+        if ev[0]:  # events asked for
+            _log(ev, t, E_END, S_DIAGNOSIS, resource)
     staged, seen, bilateral = dec.staging(seed, pid, true_met, true_nodules, T)
     ints[0], ints[1], ints[2] = staged, seen, 1 if bilateral else 0
-    dec.apply_staging(state, t, true_met, staged, T, params)
+    state = dec.apply_staging(state, t, true_met, staged, T, params)
     days[DIAGNOSIS] = t
-    _log(ev, t, E_DIAGNOSIS, S_DIAGNOSIS, 0, D_MET[staged])
+    if ev[0]:  # events asked for
+        _log(ev, t, E_DIAGNOSIS, S_DIAGNOSIS, 0, D_MET[staged])
     other_death = t + k.other_cause_death_days(age, seed, pid, params)
     if other_death > horizon:
         other_death = np.inf
     disease_death = np.inf
     limit = min(other_death, horizon)
-    status, t, detect = _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_weight,
+    status, t, detect, state = _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_weight,
                                     p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx,
                                     params, days, flags, ev)
     if status == OK and flags[2] < 0:
@@ -302,7 +341,8 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
         days[DEATH] = min(other_death, disease_death)
         ints[3] = OTHER if other_death <= disease_death else OSTEOSARCOMA
     if ints[3] != 0:
-        _log(ev, days[DEATH], E_DEATH, S_DEATH, 0, D_CAUSE[ints[3]])
+        if ev[0]:  # events asked for
+            _log(ev, days[DEATH], E_DEATH, S_DEATH, 0, D_CAUSE[ints[3]])
 
 
 @nb.njit(cache=True, parallel=True)
@@ -326,7 +366,7 @@ def run_patients(seed, first_id, arrival, age, axial, true_met, true_nodules, mi
         _life(first_id + i, seed, arrival[i], age[i], axial[i], true_met[i], true_nodules[i], state, horizon, T,
               p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx,
               followup_until, followup_interval, site_cdf, cr2_by_site, params, days[i], ints[i], flags[i],
-              (ev_day[i], ev_code[i], ev_count[i]))
+              (max_events > 0, ev_day[i], ev_code[i], ev_count[i]))
     return days, ints, flags, ev_day, ev_code, ev_count[:, 0]
 
 
@@ -336,13 +376,12 @@ def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, w
     The event log is returned as (patient ids, days, codes) in patient order, each patient's
     events in time order; `pathway.log.coded_events_frame` turns it into events.parquet rows.
     """
-    p = protocol
+    # numbers go in as tuples, not arrays: Numba reference-counts every array passed to a call
+    p = Protocol(*(tuple(x.tolist()) for x in protocol))
     days, ints, flags, ev_day, ev_code, ev_count = run_patients(
         seed, cohort.first_id, cohort.arrival_day, cohort.age_years, cohort.axial, cohort.true_met.astype(np.int64),
         cohort.true_nodules.astype(np.int64), cohort.micro_log10, cohort.growth, cohort.sensitivity,
-        cohort.horizon_day, p.scalars, p.neo_week, p.neo_weight, p.neo_stay, p.neo_mtx, p.adj_week, p.adj_weight,
-        p.adj_stay, p.adj_mtx, p.followup_until_years, p.followup_interval_days, p.relapse_site_cdf,
-        p.cr2_by_site, params, MAX_EVENTS if with_events else 0)
+        cohort.horizon_day, *p, tuple(params.tolist()), MAX_EVENTS if with_events else 0)
     rec = PatientRecord(len(cohort))
     for col, name in enumerate(PatientRecord.DAY_COLUMNS):
         setattr(rec, name, days[:, col].copy())

@@ -107,10 +107,10 @@ def bernoulli(seed, stream, purpose, index, p):
 def categorical(seed, stream, purpose, index, cumulative):
     """Index of the category drawn from cumulative probabilities (last entry 1)."""
     u = uniform(seed, stream, purpose, index)
-    for k in range(cumulative.shape[0] - 1):
+    for k in range(len(cumulative) - 1):
         if u < cumulative[k]:
             return k
-    return cumulative.shape[0] - 1
+    return len(cumulative) - 1
 
 
 @nb.njit(cache=True)

@@ -1,6 +1,8 @@
 """Numba kernels of the disease model: the single source of truth of the biology.
 
-A patient's disease is one row of a float64 array (columns below), in log10 clonogens.
+A patient's disease is a tuple of floats (fields below; log10 clonogens), and every kernel is a
+pure function returning the new tuple: no arrays cross the calls, which keeps Numba's
+reference counting out of the hot loop.
 The pathway asks questions only at stage boundaries (a chemotherapy course, surgery, the end
 of treatment, a relapse), so both engines call these same functions and nothing here knows
 about queues or resources. All randomness comes from :mod:`osteosim.rng`, keyed by
@@ -13,7 +15,7 @@ import numpy as np
 
 from osteosim import rng
 
-# ------------------------------------------------------------- state row columns
+# ------------------------------------------------------------- state tuple fields
 MICRO = 0          # log10 occult (micrometastatic) clonogens
 OVERT = 1          # log10 overt residual disease (visible metastases or primary); -inf = none
 DAY = 2            # the day MICRO and OVERT refer to
@@ -46,16 +48,8 @@ LN10 = np.log(10.0)
 
 @nb.njit(cache=True)
 def initial_state(day, micro, overt, growth, sensitivity):
-    """A patient's disease row at referral."""
-    s = np.empty(N_STATE)
-    s[MICRO] = micro
-    s[OVERT] = overt
-    s[DAY] = day
-    s[GROWTH] = growth
-    s[SENSITIVITY] = sensitivity
-    s[PRIMARY_KILL] = 0.0
-    s[DETECT_DAY] = np.inf
-    return s
+    """A patient's disease at referral."""
+    return (micro, overt, day, growth, sensitivity, 0.0, np.inf)
 
 
 @nb.njit(cache=True)
@@ -63,25 +57,21 @@ def advance(s, day, params):
     """Grow both compartments exponentially up to `day`; remember when occult disease became visible."""
     dt = day - s[DAY]
     if dt <= 0.0:
-        return
+        return s
     grown = s[MICRO] + s[GROWTH] * dt
-    detect = params[P_DETECT]
-    if s[DETECT_DAY] == np.inf and grown >= detect:
-        s[DETECT_DAY] = s[DAY] + max(0.0, (detect - s[MICRO]) / s[GROWTH])
-    s[MICRO] = grown
-    s[OVERT] = s[OVERT] + s[GROWTH] * dt
-    s[DAY] = day
+    detect_day = s[DETECT_DAY]
+    if detect_day == np.inf and grown >= params[P_DETECT]:
+        detect_day = s[DAY] + max(0.0, (params[P_DETECT] - s[MICRO]) / s[GROWTH])
+    return (grown, s[OVERT] + s[GROWTH] * dt, day, s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], detect_day)
 
 
 @nb.njit(cache=True)
 def chemotherapy_course(s, day, weight, intensity, before_surgery, params):
     """One admission: kill by its share of a MAP cycle (weight) times delivered dose intensity."""
-    advance(s, day, params)
+    s = advance(s, day, params)
     kill = s[SENSITIVITY] * weight * intensity
-    s[MICRO] -= kill * params[P_MICRO_MULT] * params[P_ARM_KILL]
-    s[OVERT] -= kill * params[P_OVERT_MULT]
-    if before_surgery:
-        s[PRIMARY_KILL] += kill
+    return (s[MICRO] - kill * params[P_MICRO_MULT] * params[P_ARM_KILL], s[OVERT] - kill * params[P_OVERT_MULT],
+            s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL] + (kill if before_surgery else 0.0), s[DETECT_DAY])
 
 
 @nb.njit(cache=True)
@@ -92,9 +82,9 @@ def good_histologic_response(s, noise, params):
 
 @nb.njit(cache=True)
 def overt_disease_visible(s, day, params):
-    """Do overt metastases still show on restaging (or did they melt away under chemotherapy)?"""
-    advance(s, day, params)
-    return s[OVERT] >= params[P_DETECT]
+    """(state, do overt metastases still show on restaging, or did they melt away under chemotherapy?)"""
+    s = advance(s, day, params)
+    return s, s[OVERT] >= params[P_DETECT]
 
 
 @nb.njit(cache=True)
@@ -107,17 +97,23 @@ def _log10_add(a, b):
 
 @nb.njit(cache=True)
 def clear_overt(s, day, params):
-    """Local therapy removed all overt disease; anything below imaging joins the occult pool."""
-    advance(s, day, params)
-    s[OVERT] = -np.inf
+    """Local therapy removed all overt disease."""
+    s = advance(s, day, params)
+    return (s[MICRO], -np.inf, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
 
 
 @nb.njit(cache=True)
 def fold_invisible_overt(s, day, params):
-    """Overt lesions that chemotherapy shrank below imaging are occult disease from now on."""
-    advance(s, day, params)
-    s[MICRO] = _log10_add(s[MICRO], s[OVERT])
-    s[OVERT] = -np.inf
+    """Overt lesions below imaging are occult disease from now on."""
+    s = advance(s, day, params)
+    return (_log10_add(s[MICRO], s[OVERT]), -np.inf, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL],
+            s[DETECT_DAY])
+
+
+@nb.njit(cache=True)
+def with_overt(s, overt):
+    """The state with overt disease of the given burden (staging found metastases)."""
+    return (s[MICRO], overt, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
 
 
 @nb.njit(cache=True)
@@ -137,21 +133,21 @@ def symptom_day(detect_day, s, params):
 
 @nb.njit(cache=True)
 def end_of_treatment_outcome(s, day, seed, patient, params):
-    """Cure or the day a relapse becomes detectable (inf = cured), given the state at the end of treatment.
+    """(state, day a relapse becomes detectable; inf = cured) at the end of treatment.
 
     Residual overt disease or occult disease already visible means progression; otherwise the
     surviving clonogens are Poisson and the relapse is the regrowth time from them to detection.
     """
-    advance(s, day, params)
+    s = advance(s, day, params)
     known = progression_detectable_day(s, params)
     if known < np.inf:
-        return known
+        return s, known
     if s[MICRO] >= params[P_DETECT]:
-        return day
+        return s, day
     survivors = rng.poisson(seed, patient, rng.CLONOGENS, 0, 10.0 ** s[MICRO])
     if survivors == 0.0:
-        return np.inf
-    return day + (params[P_DETECT] - np.log10(survivors)) / s[GROWTH]
+        return s, np.inf
+    return s, day + (params[P_DETECT] - np.log10(survivors)) / s[GROWTH]
 
 
 @nb.njit(cache=True)

@@ -51,12 +51,12 @@ def staging(seed, pid, true_met, true_nodules, T):
 @nb.njit(cache=True)
 def apply_staging(state, day, true_met, staged, T, params):
     """Overt metastases that staging found are overt; every lesion missed stays occult (one log under detection)."""
-    k.advance(state, day, params)
+    state = k.advance(state, day, params)
     if true_met != NONE and staged != NONE:
-        state[k.OVERT] = T[T_OVERT_DX]
-    elif true_met != NONE:
-        state[k.OVERT] = params[k.P_DETECT] - 1.0
-        k.fold_invisible_overt(state, day, params)
+        return k.with_overt(state, T[T_OVERT_DX])
+    if true_met != NONE:
+        return k.fold_invisible_overt(k.with_overt(state, params[k.P_DETECT] - 1.0), day, params)
+    return state
 
 
 @nb.njit(cache=True)

@@ -26,9 +26,8 @@ class Run:
         self.env = simpy.Environment()
         self.horizon = cohort.horizon_day
         self.params = disease_vector(cfg.disease, cfg.arm)
-        self.states = np.stack([k.initial_state(cohort.arrival_day[i], cohort.micro_log10[i], -np.inf,
-                                                cohort.growth[i], cohort.sensitivity[i])
-                                for i in range(len(cohort))]) if len(cohort) else np.empty((0, k.N_STATE))
+        self.states = [k.initial_state(cohort.arrival_day[i], cohort.micro_log10[i], -np.inf, cohort.growth[i],
+                                       cohort.sensitivity[i]) for i in range(len(cohort))]  # disease tuples
         self.rec = PatientRecord(len(cohort))
         self.relapse_detect_day = np.full(len(cohort), np.inf)
         self.events = EventLog(events)

@@ -56,7 +56,7 @@ def diagnosis(run, pid: int):
     co, rec = run.cohort, run.rec
     staged, seen, bilateral = dec.staging(run.seed, pid, co.true_met[pid], co.true_nodules[pid], T)
     rec.met_status[pid], rec.n_lung_nodules[pid], rec.bilateral[pid] = staged, seen, bilateral
-    dec.apply_staging(run.states[pid], run.env.now, co.true_met[pid], staged, T, run.params)
+    run.states[pid] = dec.apply_staging(run.states[pid], run.env.now, co.true_met[pid], staged, T, run.params)
     rec.diagnosis_day[pid] = run.env.now
     run.events.add(pid, run.env.now, "diagnosis", "diagnosis", detail=run.met_name(pid))
 
@@ -82,7 +82,8 @@ def first_line(run, pid: int):
         yield from radiotherapy(run, pid)
     run.rec.end_of_treatment_day[pid] = run.env.now
     run.events.add(pid, run.env.now, "end_of_treatment", "adjuvant")
-    run.relapse_detect_day[pid] = k.end_of_treatment_outcome(run.states[pid], run.env.now, run.seed, pid, run.params)
+    run.states[pid], run.relapse_detect_day[pid] = k.end_of_treatment_outcome(run.states[pid], run.env.now, run.seed,
+                                                                              pid, run.params)
     if run.relapse_detect_day[pid] <= run.env.now:
         declare_relapse(run, pid, PROGRESSION, "adjuvant")
         return True
@@ -108,7 +109,8 @@ def chemotherapy(run, pid: int, weeks, weights, stays, mtx, anchor: float, stage
         def give(day, weight=weights[i], intensity=intensity, first=(i == 0)):
             if first:
                 first_day[pid] = day
-            k.chemotherapy_course(run.states[pid], day, weight, intensity, stage == NEOADJUVANT, run.params)
+            run.states[pid] = k.chemotherapy_course(run.states[pid], day, weight, intensity, stage == NEOADJUVANT,
+                                                    run.params)
 
         yield from use(run.env, run.resources["chemo_bed"], stay, patient=pid, stage=stage, events=run.events,
                        on_start=give)
@@ -120,8 +122,7 @@ def chemotherapy(run, pid: int, weeks, weights, stays, mtx, anchor: float, stage
 
 def restaging_shows_progression(run, pid: int, stage: str) -> bool:
     """Imaging before surgery: new disease that became visible during chemotherapy is progression."""
-    state = run.states[pid]
-    k.advance(state, run.env.now, run.params)
+    state = run.states[pid] = k.advance(run.states[pid], run.env.now, run.params)
     if state[k.DETECT_DAY] <= run.env.now:
         run.relapse_detect_day[pid] = state[k.DETECT_DAY]
         declare_relapse(run, pid, PROGRESSION, stage)
@@ -131,7 +132,7 @@ def restaging_shows_progression(run, pid: int, stage: str) -> bool:
 
 def local_control(run, pid: int):
     """Resect the primary and the metastases still visible; returns whether radiotherapy is needed."""
-    rec, state, T = run.rec, run.states[pid], run.T
+    rec, T = run.rec, run.T
     needs_rt = False
     resectable = dec.primary_resectable(run.seed, pid, run.cohort.axial[pid], T)
     if resectable:
@@ -144,7 +145,7 @@ def local_control(run, pid: int):
         if dec.dies_of_operation(run.seed, pid, 0, T):
             raise TreatmentDeath
         if T[T_NEOADJUVANT]:
-            good = dec.good_response(state, run.seed, pid, run.params)
+            good = dec.good_response(run.states[pid], run.seed, pid, run.params)
             rec.good_response[pid] = float(good)
             run.events.add(pid, run.env.now, "histologic_response", "surgery", detail="good" if good else "poor")
     else:
@@ -159,9 +160,10 @@ def local_control(run, pid: int):
 
 def metastasectomy(run, pid: int):
     """Resect metastases still visible after chemotherapy; returns (cleared, radiotherapy needed)."""
-    rec, state, T = run.rec, run.states[pid], run.T
-    if not k.overt_disease_visible(state, run.env.now, run.params):
-        k.fold_invisible_overt(state, run.env.now, run.params)
+    rec, T = run.rec, run.T
+    run.states[pid], visible = k.overt_disease_visible(run.states[pid], run.env.now, run.params)
+    if not visible:
+        run.states[pid] = k.fold_invisible_overt(run.states[pid], run.env.now, run.params)
         run.events.add(pid, run.env.now, "metastases_not_visible", "metastasectomy")
         return True, False
     staged = rec.met_status[pid]
@@ -173,7 +175,7 @@ def metastasectomy(run, pid: int):
 
     def operate(day):
         rec.metastasectomy_day[pid] = day
-        k.clear_overt(state, day, run.params)
+        run.states[pid] = k.clear_overt(run.states[pid], day, run.params)
 
     yield from use(run.env, run.resources[theatre], T[T_MET_SESSION], patient=pid, stage="metastasectomy",
                    events=run.events, on_start=operate)
@@ -190,7 +192,7 @@ def radiotherapy(run, pid: int):
     yield from use(run.env, run.resources["radiotherapy"], run.T[T_RT_DAYS], patient=pid, stage="radiotherapy",
                    events=run.events, on_start=begin)
     if dec.radiotherapy_controls(run.seed, pid, run.params):
-        k.clear_overt(run.states[pid], run.env.now, run.params)
+        run.states[pid] = k.clear_overt(run.states[pid], run.env.now, run.params)
         run.events.add(pid, run.env.now, "local_control", "radiotherapy")
 
 
