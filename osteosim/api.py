@@ -28,11 +28,11 @@ def _stack(frames: list[pd.DataFrame | None], columns) -> pd.DataFrame:
 
 def simulate(cfg: DictConfig | Config, progress: Progress | None = None) -> Results:
     """Run every replication of the configured arm and collect the tables in memory."""
-    from osteosim.outcomes import summarise
+    from osteosim.outcomes import summarise_patients
 
     config = to_config(cfg)
     parts = list(chunks(config, progress))
     results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
                       _stack([c.resources for c in parts], RESOURCE_COLUMNS))
-    results.summary = summarise(results.patients, results.events, results.resources)
+    results.summary = summarise_patients(results.patients, results.events, results.resources)
     return results

@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 
 from osteosim.analysis import utilisation, wait_times, with_durations
 from osteosim.io import write_text_atomically
-from osteosim.survival import curve, kaplan_meier
+from osteosim.survival import curve, kaplan_meier_counts, select, survival_counts
 
 DAYS_PER_YEAR = 365.25
 MAX_STEP_POINTS = 2000
@@ -45,11 +45,17 @@ th { background: #f3f3f3; }
 
 
 def build_dashboard(
-    patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame, summary: dict
+    patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame, summary: dict,
+    survival: pd.DataFrame | None = None,
 ) -> str:
-    """Return a self-contained HTML page (plotly.js embedded once, no CDN, works offline)."""
+    """Return a self-contained HTML page (plotly.js embedded once, no CDN, works offline).
+
+    `survival` (from `survival.survival_counts`) replaces `patients` for runs too large to hold.
+    """
+    if survival is None and patients is not None and not patients.empty:
+        survival = survival_counts(patients)
     bodies = {
-        "survival": _survival_section(patients),
+        "survival": _survival_section(survival if survival is not None else pd.DataFrame()),
         "waits": _waits_section(events),
         "utilisation": _utilisation_section(resources),
         "summary": _summary_section(summary),
@@ -63,57 +69,53 @@ def build_dashboard(
 
 def write_dashboard(
     path: pathlib.Path,
-    patients: pd.DataFrame,
+    patients: pd.DataFrame | None,
     events: pd.DataFrame,
     resources: pd.DataFrame,
     summary: dict,
+    survival: pd.DataFrame | None = None,
 ) -> None:
     """Write the dashboard atomically so a reader never sees a half-written page."""
-    write_text_atomically(pathlib.Path(path), build_dashboard(patients, events, resources, summary))
+    write_text_atomically(pathlib.Path(path), build_dashboard(patients, events, resources, summary, survival))
 
 
 # --- survival -------------------------------------------------------------
 
 
-def _survival_section(patients: pd.DataFrame) -> str:
+def _survival_section(survival: pd.DataFrame) -> str:
     """Overall and event-free survival side by side, the two endpoints trials report."""
-    if patients.empty:
+    if survival.empty:
         return _no_data("no patients")
     return "\n".join(
-        _figure_html(_km_figure(patients, endpoint, name), f"fig-km-{endpoint.lower()}")
+        _figure_html(_km_figure(survival, endpoint, name), f"fig-km-{endpoint.lower()}")
         for endpoint, name in [("OS", "Overall survival"), ("EFS", "Event-free survival")]
     )
 
 
-def _km_figure(patients: pd.DataFrame, endpoint: str, name: str) -> go.Figure:
+def _km_figure(survival: pd.DataFrame, endpoint: str, name: str) -> go.Figure:
     """One Kaplan–Meier curve with 95% band per arm × metastatic group."""
-    prefix = endpoint.lower()
-    data = patients.assign(group=_met_group(patients["met_status"])).dropna(
-        subset=[f"{prefix}_days"]
-    )
-    several_arms = data["arm"].nunique() > 1
+    arms = sorted(survival["arm"].unique())
     fig = go.Figure()
-    curves = data.groupby(["arm", "group"], observed=True, sort=True)
-    for colour, ((arm, group), curve) in zip(itertools.cycle(PALETTE), curves):
-        label = f"{arm}: {group}" if several_arms else group
-        _add_km_curve(fig, curve[f"{prefix}_days"], curve[f"{prefix}_event"], label, colour)
+    curves = [(arm, group) for arm in arms for group in ("localized", "metastatic")]
+    colours = itertools.cycle(PALETTE)
+    for arm, group in curves:
+        rows = select(survival, arm, group, endpoint)
+        if rows.empty:
+            continue
+        label = f"{arm}: {group}" if len(arms) > 1 else group
+        _add_km_curve(fig, kaplan_meier_counts(rows, label=label), label, next(colours))
     return _style(
         fig,
         title=f"{name} ({endpoint}) by metastatic status at diagnosis — Kaplan–Meier, 95% CI",
-        xaxis_title="Time (years)",
+        xaxis_title="Time since diagnosis (years)",
         yaxis_title=f"{endpoint} (%)",
         yaxis_range=[0, 101],
     )
 
 
-def _met_group(met_status: pd.Series) -> np.ndarray:
-    """Collapse the metastatic sites into the two groups outcomes are usually split by."""
-    return np.where(met_status.astype(str) == "none", "localized", "metastatic")
-
-
-def _add_km_curve(fig: go.Figure, days: pd.Series, event: pd.Series, label: str, colour: str) -> None:
+def _add_km_curve(fig: go.Figure, kmf, label: str, colour: str) -> None:
     """Add a step curve plus its shaded confidence band, hover showing CI and number at risk."""
-    points = curve(kaplan_meier(days, event.astype(bool), label=label))
+    points = curve(kmf)
     years = points["years"].to_numpy()
     estimate, low, high = (100 * points[c].to_numpy() for c in ("estimate", "ci_low", "ci_high"))
     at_risk = points["at_risk"].to_numpy()

@@ -55,10 +55,43 @@ def work_total(config: Config) -> tuple[float, str]:
 
 
 def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
-    """Every replication of the configured arm, as chunks of the result tables."""
-    run_replication = _des_replication if engine_for(config) == "des" else _cohort_replication
+    """Every replication of the configured arm, as chunks of the result tables, in replication order."""
+    if config.workers > 1 and config.replications > 1:
+        yield from _parallel_replications(config, progress)
+        return
     for replication in range(config.replications):
-        yield from run_replication(config, replication, progress)
+        yield from _replication(config, replication, progress)
+
+
+def _replication(config: Config, replication: int, progress: Progress | None = None) -> Iterator[Chunk]:
+    run = _des_replication if engine_for(config) == "des" else _cohort_replication
+    return run(config, replication, progress)
+
+
+def _single_threaded_numba() -> None:
+    """Worker processes share the cores: one Numba thread each (../shared/ECOSYSTEM.md)."""
+    import numba
+
+    numba.set_num_threads(1)
+
+
+def _replication_tables(config: Config, replication: int) -> list[Chunk]:
+    return list(_replication(config, replication))
+
+
+def _parallel_replications(config: Config, progress: Progress | None) -> Iterator[Chunk]:
+    """Replications in a pool of `config.workers` processes; keyed draws make the split irrelevant."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    per_replication = work_total(config)[0] / config.replications
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once Numba's threads have started
+    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_single_threaded_numba) as pool:
+        futures = [pool.submit(_replication_tables, config, r) for r in range(config.replications)]
+        for future in futures:
+            yield from future.result()
+            if progress is not None:
+                progress(per_replication)
 
 
 def _des_replication(config: Config, replication: int, progress: Progress | None) -> Iterator[Chunk]:

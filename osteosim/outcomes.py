@@ -8,41 +8,27 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from osteosim.analysis import utilisation, wait_times
-from osteosim.survival import DAYS_PER_YEAR, kaplan_meier
+from osteosim.survival import ENDPOINTS, kaplan_meier_counts, select, survival_counts
 
 SURVIVAL_YEARS = (1, 3, 5)
-ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}
 
 
-def metastatic_group(met_status: pd.Series) -> pd.Series:
-    """Localized (no metastasis found at staging) or metastatic (any pattern)."""
-    return pd.Series(np.where(met_status.astype(str) == "none", "localized", "metastatic"), index=met_status.index)
-
-
-def km_at(days: pd.Series, event: pd.Series, years=SURVIVAL_YEARS) -> list[dict]:
-    """Kaplan–Meier survival at the given years with its 95% confidence interval (NaN beyond follow-up)."""
-    keep = days.notna()
-    days, event = days[keep], event[keep]
-    if days.empty:
-        return [{"years": y, "estimate": None, "ci_low": None, "ci_high": None, "n": 0} for y in years]
-    kmf = kaplan_meier(days, event)
+def km_at(kmf, years=SURVIVAL_YEARS) -> list[dict]:
+    """Survival at the given years with its 95% CI (None beyond the longest follow-up)."""
+    if kmf is None:
+        return [{"years": y, "estimate": None, "ci_low": None, "ci_high": None} for y in years]
     ci = kmf.confidence_interval_survival_function_
     out = []
     for y in years:
-        followed = (days / DAYS_PER_YEAR).max() >= y
-        est = float(kmf.survival_function_at_times(y).iloc[0]) if followed else math.nan
-        row = ci[ci.index <= y].iloc[-1] if followed else None
-        out.append({
-            "years": y,
-            "estimate": _clean(est),
-            "ci_low": _clean(float(row.iloc[0])) if row is not None else None,
-            "ci_high": _clean(float(row.iloc[1])) if row is not None else None,
-            "n": int(days.shape[0]),
-        })
+        if kmf.timeline.max() < y:
+            out.append({"years": y, "estimate": None, "ci_low": None, "ci_high": None})
+            continue
+        row = ci[ci.index <= y].iloc[-1]
+        out.append({"years": y, "estimate": _clean(float(kmf.survival_function_at_times(y).iloc[0])),
+                    "ci_low": _clean(float(row.iloc[0])), "ci_high": _clean(float(row.iloc[1]))})
     return out
 
 
@@ -50,16 +36,16 @@ def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(x, 6)
 
 
-def survival_table(patients: pd.DataFrame) -> list[dict]:
-    """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status."""
+def survival_table(counts: pd.DataFrame) -> list[dict]:
+    """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status (from survival counts)."""
     rows = []
-    groups = metastatic_group(patients["met_status"])
-    for arm, by_arm in patients.groupby("arm", observed=True):
+    for arm in sorted(counts["arm"].unique()):
         for group in ("all", "localized", "metastatic"):
-            sub = by_arm if group == "all" else by_arm[groups.loc[by_arm.index] == group]
-            for endpoint, (days, event) in ENDPOINTS.items():
-                for row in km_at(sub[days], sub[event]):
-                    rows.append({"arm": str(arm), "group": group, "endpoint": endpoint, **row})
+            for endpoint in ENDPOINTS:
+                curve = select(counts, arm, group, endpoint)
+                n = int(curve["count"].sum())
+                for row in km_at(kaplan_meier_counts(curve)):
+                    rows.append({"arm": str(arm), "group": group, "endpoint": endpoint, **row, "n": n})
     return rows
 
 
@@ -82,27 +68,60 @@ def utilisation_table(resources: pd.DataFrame) -> list[dict]:
             for row in table.to_dict("records")]
 
 
-def counts(patients: pd.DataFrame) -> dict:
+def tally(patients: pd.DataFrame) -> dict:
+    """Additive counts of a batch of patients (merge batches with `merge_tallies`)."""
+    good = patients["good_response"].astype("float")
     return {
         "patients": int(len(patients)),
-        "replications": int(patients["replication"].nunique()),
+        "replications": set(int(r) for r in patients["replication"].unique()),
         "met_status": {str(k): int(v) for k, v in patients["met_status"].value_counts(sort=False).items()},
         "death_cause": {(str(k) or "alive"): int(v) for k, v in patients["death_cause"].value_counts(sort=False).items()},
         "relapse_or_progression": int(patients["relapse_day"].notna().sum()),
-        "good_response_rate": _clean(float(patients["good_response"].astype("float").mean())),
-        "csr_rate": _clean(float(patients["csr"].mean())) if len(patients) else None,
+        "good_response": (float(good.sum()), int(good.notna().sum())),
+        "csr": int(patients["csr"].sum()),
     }
 
 
-def summarise(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame) -> dict:
-    """summary.json content (provenance is added by the caller that knows the run folder)."""
+def merge_tallies(tallies: list[dict]) -> dict:
+    """Sum batch tallies into the summary's counts."""
+    total = {"patients": 0, "replications": set(), "met_status": {}, "death_cause": {}, "relapse_or_progression": 0,
+             "good": 0.0, "assessed": 0, "csr": 0}
+    for t in tallies:
+        total["patients"] += t["patients"]
+        total["replications"] |= t["replications"]
+        for key in ("met_status", "death_cause"):
+            for name, n in t[key].items():
+                total[key][name] = total[key].get(name, 0) + n
+        total["relapse_or_progression"] += t["relapse_or_progression"]
+        total["good"] += t["good_response"][0]
+        total["assessed"] += t["good_response"][1]
+        total["csr"] += t["csr"]
+    n = total["patients"]
     return {
-        "survival": survival_table(patients),
+        "patients": n,
+        "replications": len(total["replications"]),
+        "met_status": total["met_status"],
+        "death_cause": total["death_cause"],
+        "relapse_or_progression": total["relapse_or_progression"],
+        "good_response_rate": _clean(total["good"] / total["assessed"]) if total["assessed"] else None,
+        "csr_rate": _clean(total["csr"] / n) if n else None,
+    }
+
+
+def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame) -> dict:
+    """summary.json content from survival counts and patient tallies (see `summarise_patients`)."""
+    return {
+        "survival": survival_table(survival),
         "hazard_ratios": [],  # vs the reference arm; a single-arm run has none
         "waits": waits_table(events),
         "utilisation": utilisation_table(resources),
-        "counts": counts(patients),
+        "counts": merge_tallies(tallies),
     }
+
+
+def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame) -> dict:
+    """summary.json content from an in-memory patients table."""
+    return summarise(survival_counts(patients), [tally(patients)], events, resources)
 
 
 def survival_lines(summary: dict, years: int = 5) -> list[str]:

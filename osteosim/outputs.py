@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from osteosim.io import write_json_atomically
 
 FILES = ("patients.parquet", "events.parquet", "resources.parquet", "summary.json", "dashboard.html")
+BATCH_ROWS = 500_000
 SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "death_cause",
                    "efs_days", "efs_event", "os_days", "os_event"]
 
@@ -59,20 +60,34 @@ def _read(path: Path, columns=None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns) if path.exists() else pd.DataFrame()
 
 
+def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict]]:
+    """Survival counts and tallies of a patients file, read in batches so any size fits in memory."""
+    from osteosim.outcomes import tally
+    from osteosim.survival import merge_counts, survival_counts
+
+    counts, tallies = [], []
+    if path.exists():
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=SUMMARY_COLUMNS):
+            frame = batch.to_pandas()
+            counts.append(survival_counts(frame))
+            tallies.append(tally(frame))
+    return merge_counts(counts), tallies
+
+
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) -> dict:
     """summary.json (and dashboard.html) from the written tables alone."""
     from osteosim.dashboard import write_dashboard
     from osteosim.outcomes import summarise
 
-    patients = _read(staging / "patients.parquet", SUMMARY_COLUMNS)
+    survival, tallies = patient_aggregates(staging / "patients.parquet")
     events = _read(staging / "events.parquet")
     resources = _read(staging / "resources.parquet")
-    summary = summarise(patients, events, resources)
+    summary = summarise(survival, tallies, events, resources)
     if provenance is not None:
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
     if dashboard:
-        write_dashboard(staging / "dashboard.html", patients, events, resources, summary)
+        write_dashboard(staging / "dashboard.html", None, events, resources, summary, survival=survival)
     return summary
 
 

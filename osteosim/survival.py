@@ -23,8 +23,8 @@ def kaplan_meier(days, event, label: str | None = None) -> KaplanMeierFitter | N
     if not keep.any():
         return None
     rounded = np.round(d[keep] / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR
-    counts = pd.DataFrame({"t": rounded, "e": e[keep]}).value_counts().reset_index()
-    return KaplanMeierFitter(alpha=0.05, label=label).fit(counts["t"], counts["e"], weights=counts["count"])
+    rows = pd.DataFrame({"years": rounded, "event": e[keep]}).groupby(["years", "event"]).size()
+    return kaplan_meier_counts(rows.rename("count").reset_index(), label)
 
 
 def curve(kmf: KaplanMeierFitter, max_points: int = 800) -> pd.DataFrame:
@@ -39,3 +39,49 @@ def curve(kmf: KaplanMeierFitter, max_points: int = 800) -> pd.DataFrame:
     grid = np.linspace(table["years"].iloc[0], table["years"].iloc[-1], max_points)
     rows = np.searchsorted(table["years"].to_numpy(), grid, side="right") - 1
     return table.iloc[np.unique(rows)].reset_index(drop=True)
+
+
+ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}
+COUNT_KEYS = ["arm", "metastatic", "endpoint", "years", "event"]
+
+
+def survival_counts(patients: pd.DataFrame) -> pd.DataFrame:
+    """How many patients share each (arm, metastatic, endpoint, time, event): the data of every KM curve.
+
+    Additive over chunks of patients (see `merge_counts`), so a summary of ten million patients
+    is built batch by batch in bounded memory.
+    """
+    metastatic = patients["met_status"].astype(str).to_numpy() != "none"
+    arm = patients["arm"].astype(str).to_numpy()
+    parts = []
+    for endpoint, (days_col, event_col) in ENDPOINTS.items():
+        days = patients[days_col].to_numpy(dtype=np.float64)
+        keep = ~np.isnan(days)
+        parts.append(pd.DataFrame({
+            "arm": arm[keep], "metastatic": metastatic[keep], "endpoint": endpoint,
+            "years": np.round(days[keep] / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR,
+            "event": patients[event_col].to_numpy(dtype=bool)[keep]}))
+    table = pd.concat(parts, ignore_index=True)
+    return table.groupby(COUNT_KEYS, sort=False).size().rename("count").reset_index()
+
+
+def merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    if not tables:
+        return pd.DataFrame(columns=[*COUNT_KEYS, "count"])
+    return pd.concat(tables, ignore_index=True).groupby(COUNT_KEYS, sort=True)["count"].sum().reset_index()
+
+
+def select(counts: pd.DataFrame, arm: str, group: str, endpoint: str) -> pd.DataFrame:
+    """Counts of one curve: group is 'all', 'localized' or 'metastatic'."""
+    rows = counts[(counts["arm"] == arm) & (counts["endpoint"] == endpoint)]
+    if group != "all":
+        rows = rows[rows["metastatic"] == (group == "metastatic")]
+    return rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()
+
+
+def kaplan_meier_counts(rows: pd.DataFrame, label: str | None = None) -> KaplanMeierFitter | None:
+    """KM fit of aggregated rows (years, event, count); None when there are none."""
+    if rows.empty:
+        return None
+    return KaplanMeierFitter(alpha=0.05, label=label).fit(rows["years"], rows["event"].astype(bool),
+                                                          weights=rows["count"])

@@ -66,3 +66,11 @@ def test_cohort_mode_writes_no_event_log_unless_asked_and_never_a_resource_table
     assert quiet.events.empty and quiet.resources.empty
     asked = simulate(compose([*base, "output.events=true"]))
     assert len(asked.events) > 200 and asked.resources.empty
+
+
+@pytest.mark.parametrize("engine", ["des", "cohort"])
+def test_results_do_not_depend_on_the_number_of_workers(engine):
+    base = ["cohort=trial", "cohort.n_patients=300", "replications=3", "output.progress=false", f"engine={engine}"]
+    one = simulate(compose([*base, "workers=1"])).patients
+    two = simulate(compose([*base, "workers=2"])).patients
+    pd.testing.assert_frame_equal(one, two)

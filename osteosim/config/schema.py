@@ -204,6 +204,7 @@ class OutputConfig:
 class Config:
     seed: int = bounded(0, 0, 2**62)
     replications: int = bounded(1, 1, 100_000)
+    workers: int = bounded(1, 1, 256)
     engine: str = choice("auto", "auto", "des", "cohort")
     cohort: CohortConfig = field(default_factory=CohortConfig)
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
