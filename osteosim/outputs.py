@@ -65,13 +65,13 @@ def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict]]:
     from osteosim.outcomes import tally
     from osteosim.survival import merge_counts, survival_counts
 
-    counts, tallies = [], []
+    counts, tallies = merge_counts([]), []
     if path.exists():
         for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=SUMMARY_COLUMNS):
             frame = batch.to_pandas()
-            counts.append(survival_counts(frame))
+            counts = merge_counts([counts, survival_counts(frame)])  # the running total stays small
             tallies.append(tally(frame))
-    return merge_counts(counts), tallies
+    return counts, tallies
 
 
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) -> dict:

@@ -25,10 +25,13 @@ def test_counts_give_the_raw_kaplan_meier_and_confidence_interval():
             days, event = sub[f"{endpoint.lower()}_days"], sub[f"{endpoint.lower()}_event"]
             kmf = KaplanMeierFitter().fit(days / 365.25, event)
             ci = kmf.confidence_interval_survival_function_
+            # rounding times to 0.1 day can move only events within 0.05 day of the time point,
+            # each worth at most one patient's step (1 / number at risk)
+            tolerance = 2.0 / len(sub)
             for years in (1, 3, 5):
                 row = rows[(group, endpoint, years)]
-                assert abs(row["estimate"] - kmf.survival_function_at_times(years).iloc[0]) < 1e-4
-                assert abs(row["ci_low"] - ci[ci.index <= years].iloc[-1, 0]) < 1e-4
+                assert abs(row["estimate"] - kmf.survival_function_at_times(years).iloc[0]) < tolerance
+                assert abs(row["ci_low"] - ci[ci.index <= years].iloc[-1, 0]) < tolerance
                 assert row["n"] == len(sub)
 
 

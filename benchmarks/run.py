@@ -1,0 +1,206 @@
+"""osteosim benchmarks: speed and memory of both engines, each against a baseline run here.
+
+    .venv/bin/python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # skip the 10-million-patient point
+
+Every benchmark prints its measurements, its ratio against a baseline measured in the same
+run, and how it stands against the project's target; results go to
+benchmarks/results/<name>.json with the machine described (benchmarks/machine.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import numba  # noqa: E402
+
+from interpreted import interpreted  # noqa: E402
+from machine import describe  # noqa: E402
+from osteosim import simulate  # noqa: E402
+from osteosim.config import compose  # noqa: E402
+from osteosim.engines import chunks  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7}
+
+
+def best_of(repeats: int, run) -> float:
+    """Fastest of several timings (less noise from the other tenants of the machine)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def against_target(value: float, target: float, higher_is_better: bool = True) -> str:
+    met = value >= target if higher_is_better else value <= target
+    ratio = value / target
+    return f"target {target:,.6g}: {'met' if met else 'MISSED'} ({ratio:.2f}x of target)"
+
+
+def record(name: str, result: dict) -> dict:
+    result = {"benchmark": name, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": describe(), **result}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def consume(config) -> int:
+    return sum(len(chunk.patients) for chunk in chunks(config))
+
+
+# ---------------------------------------------------------------- the benchmarks
+def des_default() -> dict:
+    """The SimPy engine on the default service scenario, patients per second (one core)."""
+    config = compose(["output.progress=false", "output.events=true"])
+    n = consume(config)  # warm-up: compiles the kernels
+    seconds = best_of(3, lambda: consume(config))
+    rate = n / seconds
+    print(f"des, default service scenario: {n} patients in {seconds:.2f} s = {rate:,.0f} patients/s; "
+          f"{against_target(rate, TARGETS['des_per_core'])}")
+    return record("des_default", {"patients": n, "seconds": seconds, "patients_per_second": rate,
+                                  "target": TARGETS["des_per_core"], "met": rate >= TARGETS["des_per_core"]})
+
+
+def cohort_million() -> dict:
+    """The cohort engine on a 1-million-patient trial cohort: 1 thread (per core) and 2 threads."""
+    config = compose(["cohort=trial", "cohort.n_patients=1000000", "output.progress=false"])
+    consume(compose(["cohort=trial", "cohort.n_patients=1000", "output.progress=false"]))
+    rates = {}
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        seconds = best_of(2, lambda: consume(config))
+        rates[threads] = 1_000_000 / seconds
+        print(f"cohort, 1M trial patients, {threads} thread(s): {seconds:.2f} s = {rates[threads]:,.0f} patients/s "
+              "(cohort sampling, pathways and the patients DataFrame)")
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    per_core = rates[1]
+    print(f"  per core: {against_target(per_core, TARGETS['cohort_per_core'])}; "
+          f"2 threads / 1 thread = {rates[max(rates)] / rates[1]:.2f}x")
+    return record("cohort_million", {"patients": 1_000_000, "patients_per_second_by_threads": rates,
+                                     "per_core": per_core, "target": TARGETS["cohort_per_core"],
+                                     "met": per_core >= TARGETS["cohort_per_core"]})
+
+
+def _cohort_pathways(n: int):
+    """Sample a trial cohort once; return a function running only its pathways (the kernels)."""
+    from osteosim import cohort as cohort_mod
+    from osteosim import rng
+    from osteosim.cohort_engine import simulate_cohort
+    from osteosim.parameters import disease_vector
+    from osteosim.protocol import pack
+
+    config = compose(["cohort=trial", f"cohort.n_patients={n}"])
+    seed = int(rng.replication_seed(config.seed, 0))
+    cohort = cohort_mod.sample(config.cohort, config.disease, seed)
+    protocol, params = pack(config), disease_vector(config.disease, config.arm)
+    return lambda: simulate_cohort(cohort, protocol, params, seed)[0]
+
+
+def cohort_vs_python() -> dict:
+    """The compiled cohort engine against the same model run as plain Python/NumPy, per patient."""
+    numba.set_num_threads(1)
+    run = _cohort_pathways(2_000)
+    compiled_record = run()
+    compiled = best_of(5, run)
+    with interpreted():
+        started = time.perf_counter()
+        python_record = run()
+        python = time.perf_counter() - started
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    same = bool((compiled_record.death_cause == python_record.death_cause).all())
+    speedup = python / compiled
+    print(f"cohort engine vs the same model in plain Python/NumPy (2,000 patients, 1 thread): "
+          f"{2000 / compiled:,.0f} vs {2000 / python:,.0f} patients/s = {speedup:,.0f}x faster; same outcomes: {same}")
+    return record("cohort_vs_python", {"patients": 2000, "compiled_seconds": compiled, "python_seconds": python,
+                                       "speedup": speedup, "same_outcomes": same})
+
+
+def des_vs_python_kernels() -> dict:
+    """The SimPy pathway with the Numba kernels against the same pathway with the disease in Python."""
+    config = compose(["output.progress=false"])
+    consume(config)
+    compiled = best_of(3, lambda: consume(config))
+    with interpreted():
+        python = best_of(1, lambda: consume(config))
+    ratio = python / compiled
+    print(f"des with Numba kernels vs disease sampled in Python: {compiled:.2f} s vs {python:.2f} s = {ratio:.1f}x faster")
+    return record("des_vs_python_kernels", {"compiled_seconds": compiled, "python_seconds": python, "speedup": ratio})
+
+
+def _run_cli(n: int, folder: Path) -> tuple[float, float]:
+    """(wall seconds, peak GiB) of `osteosim cohort=trial cohort.n_patients=n` in a fresh process."""
+    command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", "cohort=trial",
+               f"cohort.n_patients={n}", "output.progress=false", f"hydra.run.dir={folder}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 2**20
+
+
+def scaling(quick: bool) -> dict:
+    """Time and peak memory of whole runs (CLI: simulate, write Parquet, summary, dashboard) in N."""
+    sizes = [10_000, 100_000, 1_000_000] + ([] if quick else [10_000_000])
+    points = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            seconds, peak = _run_cli(n, Path(tmp) / str(n))
+            points.append({"patients": n, "seconds": seconds, "peak_gib": round(peak, 3)})
+            print(f"scaling: {n:>10,} patients: {seconds:6.1f} s, peak {peak:.2f} GiB")
+    base = points[0]
+    for p in points:
+        p["seconds_per_patient_vs_10k"] = (p["seconds"] / p["patients"]) / (base["seconds"] / base["patients"])
+    last = points[-1]
+    print(f"  per-patient cost at {last['patients']:,} vs 10,000: {last['seconds_per_patient_vs_10k']:.3f}x")
+    result = {"points": points}
+    if not quick:
+        print(f"  10M peak memory: {last['peak_gib']:.2f} GiB; "
+              f"{against_target(last['peak_gib'], TARGETS['peak_gib_10m'], higher_is_better=False)}")
+        result.update(target_peak_gib=TARGETS["peak_gib_10m"], met=last["peak_gib"] <= TARGETS["peak_gib_10m"])
+    return record("scaling", result)
+
+
+def workers() -> dict:
+    """Replications of the default scenario on 2 worker processes against 1."""
+    base = ["output.progress=false", "replications=8"]
+    one = best_of(1, lambda: consume(compose([*base, "workers=1"])))
+    two = best_of(1, lambda: consume(compose([*base, "workers=2"])))
+    speedup = one / two
+    print(f"8 replications of the default scenario: 1 worker {one:.1f} s, 2 workers {two:.1f} s = {speedup:.2f}x; "
+          f"{against_target(speedup, TARGETS['two_worker_speedup'])}")
+    return record("workers", {"replications": 8, "one_worker_seconds": one, "two_worker_seconds": two,
+                              "speedup": speedup, "target": TARGETS["two_worker_speedup"],
+                              "met": speedup >= TARGETS["two_worker_speedup"]})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="skip the 10-million-patient scaling point")
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args()
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
+    suite = {"des_default": des_default, "cohort_million": cohort_million, "cohort_vs_python": cohort_vs_python,
+             "des_vs_python_kernels": des_vs_python_kernels, "scaling": lambda: scaling(args.quick),
+             "workers": workers}
+    print(f"machine: {describe()}")
+    for name, bench in suite.items():
+        if args.only and name not in args.only:
+            continue
+        bench()
+    print(f"results: {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
