@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from osteosim.cohort import MET_PATTERNS, Cohort
+from osteosim.pathway.log import constant_category
 from osteosim.pathway.record import DEATH_CAUSES, PatientRecord
 from osteosim.protocol import SITE_CODES
 
@@ -20,7 +21,7 @@ RELAPSE_SITES = ("",) + SITE_CODES
 
 def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:
     """1/0/NaN floats as a nullable boolean column (NA = not assessed)."""
-    return pd.array(np.where(np.isnan(values), None, values == 1.0), dtype="boolean")
+    return pd.arrays.BooleanArray(values == 1.0, np.isnan(values))
 
 
 def survival_columns(rec: PatientRecord, horizon: float) -> dict[str, np.ndarray]:
@@ -40,7 +41,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
     n = len(cohort)
     cols = {
         "replication": np.full(n, replication, dtype=np.int32),
-        "arm": pd.Categorical([arm] * n),
+        "arm": constant_category(arm, n),
         "patient_id": np.arange(cohort.first_id, cohort.first_id + n, dtype=np.int64),
         "arrival_day": cohort.arrival_day,
         "age_years": cohort.age_years,

@@ -12,6 +12,11 @@ EVENT_COLUMNS = ("replication", "arm", "patient_id", "day", "event", "stage", "r
 RESOURCE_COLUMNS = ("replication", "arm", "resource", "day", "in_use", "capacity", "queue_length")
 BACKGROUND_PATIENT = -1
 
+
+def constant_category(value: str, n: int) -> pd.Categorical:
+    """A categorical column holding one value n times, built without a Python list of n strings."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])
+
 # The vocabulary of events.parquet: both engines write these codes (fixed categories).
 EVENTS = ("referral", "request", "start", "end", "diagnosis", "toxicity_delay", "resection", "histologic_response",
           "metastases_not_visible", "metastases_unresectable", "local_control", "end_of_treatment", "progression",
@@ -50,7 +55,7 @@ class EventLog:
         n = len(self.day)
         return pd.DataFrame({
             "replication": np.full(n, replication, dtype=np.int32),
-            "arm": pd.Categorical([arm] * n),
+            "arm": constant_category(arm, n),
             "patient_id": np.asarray(self.patient, dtype=np.int64),
             "day": np.asarray(self.day, dtype=np.float64),
             "event": pd.Categorical(self.event, categories=list(EVENTS)),
@@ -84,7 +89,7 @@ class ResourceLog:
         n = len(self.day)
         return pd.DataFrame({
             "replication": np.full(n, replication, dtype=np.int32),
-            "arm": pd.Categorical([arm] * n),
+            "arm": constant_category(arm, n),
             "resource": pd.Categorical(self.resource, categories=list(RESOURCES[1:])),
             "day": np.asarray(self.day, dtype=np.float64),
             "in_use": np.asarray(self.in_use, dtype=np.int32),
@@ -99,7 +104,7 @@ def coded_events_frame(patient: np.ndarray, day: np.ndarray, code: np.ndarray, r
     n = day.shape[0]
     return pd.DataFrame({
         "replication": np.full(n, replication, dtype=np.int32),
-        "arm": pd.Categorical([arm] * n),
+        "arm": constant_category(arm, n),
         "patient_id": patient.astype(np.int64),
         "day": day,
         "event": pd.Categorical.from_codes(code & 0xFF, list(EVENTS)),

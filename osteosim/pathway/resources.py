@@ -43,13 +43,14 @@ class RosteredResource(simpy.Resource):
         self.log.add(self.name, self._env.now, len(self.users), self._capacity, len(self.queue))
 
     def _follow_roster(self) -> Iterator[simpy.Event]:
+        """Wake at the next midnight where the roster changes capacity (not every midnight)."""
         while True:
-            yield self._env.timeout(math.floor(self._env.now) + 1.0 - self._env.now)
-            new = self.roster[weekday(self._env.now)]
-            if new != self._capacity:
-                self._capacity = new
-                self._trigger_put(None)
-                self.record()
+            today = math.floor(self._env.now)
+            days = next(d for d in range(1, 8) if self.roster[(today + d) % 7] != self._capacity)
+            yield self._env.timeout(today + days - self._env.now)
+            self._capacity = self.roster[weekday(self._env.now)]
+            self._trigger_put(None)
+            self.record()
 
 
 def use(env: simpy.Environment, resource: RosteredResource, days: float, *, patient: int, stage: str,

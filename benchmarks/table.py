@@ -1,0 +1,41 @@
+"""Print the Markdown table of the recorded benchmark results (for README.md)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def rows() -> list[tuple[str, str, str]]:
+    des, cohort = load("des_default"), load("cohort_million")
+    python, kernels, scaling, workers = load("cohort_vs_python"), load("des_vs_python_kernels"), load("scaling"), load("workers")
+    threads = {int(k): v for k, v in cohort["patients_per_second_by_threads"].items()}
+    last = scaling["points"][-1]
+    return [
+        ("`des`, default service scenario (patients/s, 1 core)", f"{des['patients_per_second']:,.0f}",
+         f"≥ 5,000: {'met' if des['met'] else 'missed'} ({des['patients_per_second'] / 5000:.2f}×)"),
+        ("`cohort`, 1M-patient trial, end to end (patients/s, 1 thread)", f"{threads[1]:,.0f}",
+         f"≥ 1,000,000 per core: {'met' if cohort['met'] else 'missed'} ({threads[1] / 1e6:.2f}×)"),
+        ("`cohort`, same, 2 threads", f"{threads[max(threads)]:,.0f}", f"{threads[max(threads)] / threads[1]:.2f}× of 1 thread"),
+        ("`cohort` pathways vs the same model in plain Python/NumPy", f"{python['speedup']:,.0f}× faster",
+         f"{python['patients'] / python['compiled_seconds']:,.0f} vs {python['patients'] / python['python_seconds']:,.0f} patients/s"),
+        ("`des` with Numba kernels vs disease in Python", f"{kernels['speedup']:.1f}× faster", ""),
+        (f"scaling: {last['patients']:,} patients, whole CLI run", f"{last['seconds']:.0f} s, {last['peak_gib']:.2f} GiB peak",
+         "≤ 2 GiB: " + ("met" if last.get("met") else "see JSON")),
+        (f"{workers['replications']} replications, 2 workers vs 1", f"{workers['speedup']:.2f}×",
+         f"≥ 1.7×: {'met' if workers['met'] else 'missed'} ({workers['speedup'] / 1.7:.2f}×)"),
+    ]
+
+
+if __name__ == "__main__":
+    machine = load("des_default")["machine"]
+    print(f"Measured on {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+          f"Python {machine['python']}, numba {machine['versions']['numba']}:\n")
+    print("| benchmark | result | against target / baseline |\n|---|---|---|")
+    for row in rows():
+        print("| " + " | ".join(row) + " |")
