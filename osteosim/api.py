@@ -26,13 +26,17 @@ def _stack(frames: list[pd.DataFrame | None], columns) -> pd.DataFrame:
     return concat(frames) if frames else pd.DataFrame(columns=list(columns))
 
 
-def simulate(cfg: DictConfig | Config, progress: Progress | None = None) -> Results:
-    """Run every replication of the configured arm and collect the tables in memory."""
+def simulate(cfg: DictConfig | Config, progress: Progress | None = None, summary: bool = True) -> Results:
+    """Run every replication of the configured arm and collect the tables in memory.
+
+    summary=False skips summary.json's statistics (calibration loops need only the tables).
+    """
     from osteosim.outcomes import summarise_patients
 
     config = to_config(cfg)
     parts = list(chunks(config, progress))
     results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
                       _stack([c.resources for c in parts], RESOURCE_COLUMNS))
-    results.summary = summarise_patients(results.patients, results.events, results.resources)
+    if summary:
+        results.summary = summarise_patients(results.patients, results.events, results.resources)
     return results

@@ -25,4 +25,8 @@ def disease_vector(d: DiseaseConfig, arm: ArmConfig) -> np.ndarray:
     p[k.P_ARM_KILL] = arm.micro_kill_multiplier
     p[k.P_GOMPERTZ_LOG_A] = d.other_death_gompertz_log_a
     p[k.P_GOMPERTZ_B] = d.other_death_gompertz_b
+    p[k.P_IMMUNO_KILL] = arm.immunotherapy_log10_kill
+    p[k.P_NO_CR2_PFS] = d.no_cr2_median_pfs_days
+    p[k.P_RELAPSE_PFS_HR] = arm.relapse_pfs_hr
+    p[k.P_RELAPSE_SHAPE] = d.post_relapse_weibull_shape
     return p

@@ -72,8 +72,8 @@ class CohortConfig:
 # ---------------------------------------------------------------- disease
 @dataclass
 class DiseaseConfig:
-    micro_log10_mean_localized: float = bounded(MISSING, -10.0, 12.0)
-    micro_log10_mean_metastatic: float = bounded(MISSING, -10.0, 12.0)
+    micro_log10_mean_localized: float = bounded(MISSING, -10.0, 15.0)
+    micro_log10_mean_metastatic: float = bounded(MISSING, -10.0, 15.0)
     micro_log10_sd: float = positive()
     doubling_days_median: float = positive()
     doubling_days_sigma: float = non_negative()
@@ -98,6 +98,8 @@ class DiseaseConfig:
     cr2_cure_fraction: float = probability()
     cr2_median_survival_days: float = positive()
     no_cr2_median_survival_days: float = positive()
+    no_cr2_median_pfs_days: float = positive()
+    post_relapse_weibull_shape: float = bounded(MISSING, 0.2, 5.0)
     treatment_death_per_course: float = probability()
     perioperative_death: float = probability()
     other_death_gompertz_log_a: float = bounded(MISSING, -30.0, 0.0)
@@ -182,7 +184,9 @@ class ArmConfig:
     neoadjuvant_chemotherapy: bool = True
     adjuvant_chemotherapy: bool = True
     micro_kill_multiplier: float = positive(1.0)
+    immunotherapy_log10_kill: float = non_negative(0.0)
     post_relapse_mortality_hr: float = positive(1.0)
+    relapse_pfs_hr: float = positive(1.0)
 
 
 @dataclass

@@ -41,7 +41,11 @@ P_RELAPSE_HR = 11     # arm modifier on post-relapse mortality
 P_ARM_KILL = 12       # arm modifier on micrometastatic kill
 P_GOMPERTZ_LOG_A = 13
 P_GOMPERTZ_B = 14
-N_PARAMS = 15
+P_IMMUNO_KILL = 15    # arm modifier: log10 kill of occult disease by adjuvant immunotherapy
+P_NO_CR2_PFS = 16     # median progression-free days after a relapse without CR2 (no active drug)
+P_RELAPSE_PFS_HR = 17 # arm modifier: hazard ratio on that progression (relapse TKIs)
+P_RELAPSE_SHAPE = 18  # Weibull shape of survival after relapse
+N_PARAMS = 19
 
 LN10 = np.log(10.0)
 
@@ -135,13 +139,16 @@ def symptom_day(detect_day, s, params):
 def end_of_treatment_outcome(s, day, seed, patient, params):
     """(state, day a relapse becomes detectable; inf = cured) at the end of treatment.
 
-    Residual overt disease or occult disease already visible means progression; otherwise the
+    Residual overt disease or occult disease already visible means progression; otherwise an
+    arm's adjuvant immunotherapy (mifamurtide runs 36 weeks from the adjuvant phase) kills
+    occult disease by its log10 kill, and the
     surviving clonogens are Poisson and the relapse is the regrowth time from them to detection.
     """
     s = advance(s, day, params)
     known = progression_detectable_day(s, params)
     if known < np.inf:
         return s, known
+    s = (s[MICRO] - params[P_IMMUNO_KILL], s[OVERT], s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
     if s[MICRO] >= params[P_DETECT]:
         return s, day
     survivors = rng.poisson(seed, patient, rng.CLONOGENS, 0, 10.0 ** s[MICRO])
@@ -154,17 +161,26 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
 def post_relapse_survival_days(cr2, seed, patient, params):
     """Days from relapse to death from osteosarcoma (inf = cured after second remission).
 
-    Exponential survival by CR2 status, with the arm's mortality hazard ratio; a fraction of
-    patients in second remission are cured.
+    Weibull survival by CR2 status (shape 1 = exponential; above 1, deaths cluster later), with
+    the arm's mortality hazard ratio acting proportionally; a fraction of patients in second
+    remission are cured.
     """
-    hr = params[P_RELAPSE_HR]
     if cr2:
         if rng.bernoulli(seed, patient, rng.POST_RELAPSE, 0, params[P_CR2_CURE]):
             return np.inf
         median = params[P_CR2_MEDIAN]
     else:
         median = params[P_NO_CR2_MEDIAN]
-    return rng.exponential(seed, patient, rng.POST_RELAPSE, 1, median / np.log(2.0) / hr)
+    shape = params[P_RELAPSE_SHAPE]
+    e = rng.exponential(seed, patient, rng.POST_RELAPSE, 1, 1.0) / params[P_RELAPSE_HR]
+    return median * (e / np.log(2.0)) ** (1.0 / shape)
+
+
+@nb.njit(cache=True)
+def post_relapse_progression_days(seed, patient, params):
+    """Days from the start of second-line therapy to progression, without CR2 (exponential, arm's HR)."""
+    mean = params[P_NO_CR2_PFS] / np.log(2.0) / params[P_RELAPSE_PFS_HR]
+    return rng.exponential(seed, patient, rng.POST_RELAPSE, 2, mean)
 
 
 @nb.njit(cache=True)

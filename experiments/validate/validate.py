@@ -1,0 +1,105 @@
+"""The default model against every published target: estimate, 95% Monte-Carlo interval, published value.
+
+    .venv/bin/python experiments/validate/validate.py [--patients 20000] [--replications 10]
+
+Each target is simulated on its own population (osteosim.calibration.populations) with the
+default configuration, `--replications` times with different seeds; the model's estimate is
+the mean and its 95% Monte-Carlo interval the mean +- 1.96 SD across replications (the spread
+of one study of `--patients` patients). Writes experiments/validate/results/validation.csv,
+validation.md and validation.html (Plotly, self-contained).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from osteosim.calibration.estimates import Populations  # noqa: E402
+from osteosim.calibration.targets import load  # noqa: E402
+from osteosim.io import write_text_atomically  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+UNITS = {"EFS_pct": "survival (%)", "OS_pct": "survival (%)", "Relapse_pct": "survival (%)",
+         "GoodResponse_proportion": "proportion", "MedianTimeToFirstRelapse_years": "years",
+         "OS_hazard_ratio": "hazard ratio", "PFS_hazard_ratio": "hazard ratio"}
+
+
+def default_arm_effects() -> tuple[float, float]:
+    from osteosim.config import compose
+
+    return (compose(["arm=mifamurtide"]).arm.immunotherapy_log10_kill, compose(["arm=regorafenib"]).arm.relapse_pfs_hr)
+
+
+def validation_table(patients: int, replications: int) -> pd.DataFrame:
+    targets = load()
+    kill, hr = default_arm_effects()
+    runs = [Populations(patients, seed).estimate({}, kill, hr) for seed in range(1, replications + 1)]
+    rows = []
+    for key, target in targets.items():
+        values = np.array([run[key] for run in runs])
+        mean, sd = values.mean(), values.std(ddof=1)
+        lo, hi = target.tolerance()
+        rows.append({"id": key, "endpoint": target.endpoint, "unit": UNITS[target.endpoint],
+                     "model": mean, "model_low": mean - 1.96 * sd, "model_high": mean + 1.96 * sd,
+                     "published": target.value, "published_low": target.ci_low, "published_high": target.ci_high,
+                     "accept_low": lo, "accept_high": hi, "within": bool(lo <= mean <= hi), "source": target.source})
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, patients: int, replications: int) -> str:
+    lines = [f"Model (mean and 95% Monte-Carlo interval over {replications} replications of {patients:,} patients "
+             "per population) against the published targets.\n",
+             "| target | model (95% MC interval) | published (95% CI) | acceptance | within |", "|---|---|---|---|---|"]
+    for r in table.itertuples():
+        published = f"{r.published:g}" + (f" ({r.published_low:g}–{r.published_high:g})" if pd.notna(r.published_low) else "")
+        lines.append(f"| {r.id} | {r.model:.3f} ({r.model_low:.3f}–{r.model_high:.3f}) | {published} | "
+                     f"{r.accept_low:.3f}–{r.accept_high:.3f} | {'yes' if r.within else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(table: pd.DataFrame) -> str:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    units = list(dict.fromkeys(table["unit"]))
+    fig = make_subplots(rows=len(units), cols=1, subplot_titles=units, vertical_spacing=0.08)
+    for row, unit in enumerate(units, start=1):
+        part = table[table["unit"] == unit]
+        fig.add_scatter(x=part["published"], y=part["id"], mode="markers", name="published (95% CI)",
+                        marker=dict(symbol="diamond", size=10, color="#d62728"), showlegend=row == 1,
+                        error_x=dict(type="data", symmetric=False,
+                                     array=(part["published_high"] - part["published"]).fillna(0),
+                                     arrayminus=(part["published"] - part["published_low"]).fillna(0)),
+                        row=row, col=1)
+        fig.add_scatter(x=part["model"], y=part["id"], mode="markers", name="model (95% MC interval)",
+                        marker=dict(size=9, color="#1f77b4"), showlegend=row == 1,
+                        error_x=dict(type="data", symmetric=False, array=part["model_high"] - part["model"],
+                                     arrayminus=part["model"] - part["model_low"]),
+                        row=row, col=1)
+    fig.update_layout(height=320 * len(units), title="osteosim against published calibration targets",
+                      template="plotly_white")
+    return fig.to_html(full_html=True, include_plotlyjs=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--replications", type=int, default=10)
+    args = parser.parse_args()
+    table = validation_table(args.patients, args.replications)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(RESULTS / "validation.csv", table.to_csv(index=False))
+    write_text_atomically(RESULTS / "validation.md", markdown(table, args.patients, args.replications))
+    write_text_atomically(RESULTS / "validation.html", figure(table))
+    print(markdown(table, args.patients, args.replications))
+    print(f"wrote {RESULTS}/validation.csv, validation.md, validation.html")
+
+
+if __name__ == "__main__":
+    main()
