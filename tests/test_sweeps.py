@@ -199,3 +199,14 @@ def test_slurm_sweep_gives_the_same_table_as_joblib(joblib_sweep, slurm_cluster,
     assert list((folder / ".submitit").iterdir()), "the jobs did not go through SLURM"
     pd.testing.assert_frame_equal(collect(folder), pd.read_parquet(joblib_sweep / report.TABLE))
     assert (folder / report.TABLE).read_bytes() == (joblib_sweep / report.TABLE).read_bytes()
+
+
+def test_parallel_launchers_give_each_job_one_numba_thread():
+    code = ("import numba, os; from osteosim.cli import _one_numba_thread_per_parallel_job as one; "
+            "one('hydra._internal.core_plugins.basic_launcher.BasicLauncher'); "
+            "basic = numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS; "
+            "one('hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher'); "
+            "print(basic, numba.get_num_threads(), os.environ['NUMBA_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["True", "1", "1"], done.stderr
