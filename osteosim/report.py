@@ -93,10 +93,13 @@ def collect(root: Path) -> tuple[pd.DataFrame, list[str], list[Path]]:
     """(sweep table, swept column names, incomplete job folders) of the sweep in `root`."""
     complete, incomplete = {}, []
     for folder in job_folders(root):
-        if is_complete(folder):
-            complete[_job_number(folder)] = folder
-        else:
+        if not is_complete(folder):
             incomplete.append(folder)
+        elif (job := _job_number(folder)) in complete:
+            raise ReportError(f"{root} holds more than one sweep (job {job} in {complete[job].relative_to(root)} and "
+                              f"{folder.relative_to(root)}): give the folder of one sweep")
+        else:
+            complete[job] = folder
     if not complete:
         raise ReportError(f"{root} has no complete job yet ({len(incomplete)} incomplete): run or rerun the sweep")
     overrides = {job: _overrides(folder) for job, folder in sorted(complete.items())}

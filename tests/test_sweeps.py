@@ -150,6 +150,15 @@ def test_report_errors_are_one_line_exit_2(case, message, tmp_path, capsys):
     assert err.startswith("osteosim-report: error: ") and message in err
 
 
+def test_report_refuses_a_folder_of_several_sweeps(joblib_sweep, tmp_path, capsys):
+    for name in ("a", "b"):
+        shutil.copytree(joblib_sweep, tmp_path / "day" / name)
+    with pytest.raises(SystemExit) as stop:
+        report.main([str(tmp_path / "day")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and "holds more than one sweep (job 0 in a/0 and b/0)" in err
+
+
 def test_report_usage_error_is_one_line(capsys):
     with pytest.raises(SystemExit) as stop:
         report.main([])
