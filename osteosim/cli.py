@@ -38,15 +38,31 @@ def _remove_hydra_bookkeeping(folder: Path) -> None:
         pass
 
 
+def _one_numba_thread_per_parallel_job(launcher_target: str) -> None:
+    """Jobs that run side by side (joblib, SLURM, Ray launchers) would each start a thread per core
+    and fight over the cores: give each one Numba thread (ECOSYSTEM.md), unless NUMBA_NUM_THREADS
+    says otherwise. Numba is already imported here, so its pool size is set directly; the variable
+    is for the job's own worker processes. Results do not depend on it (keyed random numbers)."""
+    if launcher_target.rsplit(".", 1)[-1] == "BasicLauncher":
+        return
+    import numba
+
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    numba.set_num_threads(min(int(os.environ["NUMBA_NUM_THREADS"]), numba.config.NUMBA_NUM_THREADS))
+
+
 def task(cfg) -> None:
-    """Validate the composed config, simulate, write the run folder, print the headline numbers."""
+    """Validate the composed config, simulate, write the run folder, print the headline numbers.
+    A folder already complete for the same configuration (osteosim.integrity) is skipped, so a
+    rerun of an interrupted sweep only redoes the jobs that did not finish."""
     from hydra.core.hydra_config import HydraConfig
 
     from osteosim.config import ConfigError, to_config
     from osteosim.engines import chunks, work_total
+    from osteosim.integrity import completed_config_hash, seal, unseal
     from osteosim.outcomes import survival_lines
-    from osteosim.outputs import write_run
-    from osteosim.provenance import provenance
+    from osteosim.outputs import FILES, write_run
+    from osteosim.provenance import config_hash, provenance
 
     folder = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -56,11 +72,17 @@ def task(cfg) -> None:
         # exit here: Hydra's job runner writes "Error executing job with overrides: ..." to stderr
         # for any Exception a job raises, which would break the one-line contract
         _config_error_exit(explain(error))
+    if completed_config_hash(folder) == config_hash(config):
+        print(f"osteosim: {folder} is already complete for this configuration (checksums match): skipped")
+        return
+    _one_numba_thread_per_parallel_job(HydraConfig.get().launcher._target_)
     started = time.perf_counter()
     total, unit = work_total(config)
+    unseal(folder)
     with _bar(total, unit, config.output.progress) as bar:
         summary = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
                             dashboard=config.output.dashboard)
+    seal(folder, FILES)
     print("\n".join(survival_lines(summary)))
     print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 
