@@ -65,13 +65,23 @@ def natural_history(p: pd.DataFrame) -> dict[str, float]:
     return {"NATHIST_RELAPSE2": 100.0 - _survival_pct(until, relapsed, 2)}
 
 
+INT0133_FOLLOWUP_YEARS = 6.0   # the trial reported 6-year OS (Meyers 2008; parameters.md §8)
+
+
 def int0133(control: pd.DataFrame, mifamurtide: pd.DataFrame) -> dict[str, float]:
-    """OS hazard ratio, mifamurtide vs not: patients split by id parity into the two arms (randomised)."""
+    """OS hazard ratio, mifamurtide vs not: patients split by id parity into the two arms (randomised).
+
+    Follow-up is cut at the trial's 6 years: a Cox hazard ratio depends on the follow-up window
+    when hazards are not proportional (cures), and a simulated trial cohort is otherwise followed
+    for as long as its accrual lasts.
+    """
     arm = (control["patient_id"].to_numpy() % 2) == 1
     days = np.where(arm, mifamurtide["os_days"], control["os_days"])
     event = np.where(arm, mifamurtide["os_event"], control["os_event"])
     keep = ~np.isnan(days)
-    return {"INT0133_MTP_HR_OS": _hazard_ratio(days[keep], event[keep], arm[keep])}
+    cutoff = INT0133_FOLLOWUP_YEARS * DAYS_PER_YEAR
+    days, event, arm = days[keep], event[keep].astype(bool), arm[keep]
+    return {"INT0133_MTP_HR_OS": _hazard_ratio(np.minimum(days, cutoff), event & (days <= cutoff), arm)}
 
 
 def sarc024(p: pd.DataFrame, config, regorafenib_hr: float) -> dict[str, float]:
