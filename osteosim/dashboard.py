@@ -347,25 +347,28 @@ def _no_data(reason: str) -> str:
     return f'<p class="no-data">No data ({html.escape(reason)}).</p>'
 
 
-def _page(sections: str) -> str:
-    """Wrap the sections in a page with nav links and the one inline copy of plotly.js."""
-    nav = " ".join(f'<a href="#{key}">{title}</a>' for key, title in SECTIONS.items())
+def html_page(title: str, body: str) -> str:
+    """A self-contained page: the shared style and the one inline copy of plotly.js (works offline)."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>osteosim dashboard</title>
+<title>{html.escape(title)}</title>
 <style>{PAGE_CSS}</style>
 <script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head>
 <body>
-<nav>{nav}</nav>
-<h1>osteosim dashboard</h1>
-{sections}
+{body}
 </body>
 </html>
 """
+
+
+def _page(sections: str) -> str:
+    """The run dashboard: nav links to the sections."""
+    nav = " ".join(f'<a href="#{key}">{title}</a>' for key, title in SECTIONS.items())
+    return html_page("osteosim dashboard", f"<nav>{nav}</nav>\n<h1>osteosim dashboard</h1>\n{sections}")
 
 
 def _translucent(colour: str, alpha: float = 0.2) -> str:

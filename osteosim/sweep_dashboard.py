@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
-from osteosim.dashboard import PAGE_CSS, PALETTE, _figure_html, _style, _translucent
+from osteosim.dashboard import PALETTE, _figure_html, _style, _translucent, html_page
 from osteosim.io import write_text_atomically
 
 
@@ -80,25 +79,12 @@ def build_sweep_dashboard(table: pd.DataFrame, swept: list[str]) -> str:
     rows = "".join(f"<tr><td>{job}</td><td style='text-align:left'>{html.escape(str(o))}</td></tr>"
                    for job, o in jobs.itertuples(index=False))
     what = ", ".join(html.escape(s) for s in swept) or "nothing (one configuration)"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>osteosim sweep</title>
-<style>{PAGE_CSS}</style>
-<script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head>
-<body>
-<h1>osteosim sweep: {len(jobs)} jobs</h1>
+    return html_page("osteosim sweep", f"""<h1>osteosim sweep: {len(jobs)} jobs</h1>
 <p>Swept: {what}. Pick a KPI in the menu above each figure. Survival KPIs are Kaplan–Meier estimates
 with 95% confidence bands; waits are in days; utilisation in % of rostered capacity.</p>
 {''.join(figures)}
 <h2>Jobs</h2>
-<table><thead><tr><th>job</th><th>overrides</th></tr></thead><tbody>{rows}</tbody></table>
-</body>
-</html>
-"""
+<table><thead><tr><th>job</th><th>overrides</th></tr></thead><tbody>{rows}</tbody></table>""")
 
 
 def write_sweep_dashboard(path: Path, table: pd.DataFrame, swept: list[str]) -> None:
