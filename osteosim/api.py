@@ -38,5 +38,9 @@ def simulate(cfg: DictConfig | Config, progress: Progress | None = None, summary
     results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
                       _stack([c.resources for c in parts], RESOURCE_COLUMNS))
     if summary:
-        results.summary = summarise_patients(results.patients, results.events, results.resources)
+        from osteosim.engines import reference_arm
+        from osteosim.outputs import warmup_day
+
+        results.summary = summarise_patients(results.patients, results.events, results.resources,
+                                             reference_arm(config), warmup_day(config))
     return results

@@ -58,10 +58,11 @@ def task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from osteosim.config import ConfigError, to_config
-    from osteosim.engines import chunks, work_total
+    from osteosim.engines import chunks, reference_arm, work_total
+    from osteosim.experiment import difference_lines
     from osteosim.integrity import completed_config_hash, seal, unseal
     from osteosim.outcomes import survival_lines
-    from osteosim.outputs import FILES, write_run
+    from osteosim.outputs import FILES, warmup_day, write_run
     from osteosim.provenance import config_hash, provenance
 
     folder = Path(HydraConfig.get().runtime.output_dir)
@@ -81,9 +82,10 @@ def task(cfg) -> None:
     unseal(folder)
     with _bar(total, unit, config.output.progress) as bar:
         summary = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
-                            dashboard=config.output.dashboard)
+                            dashboard=config.output.dashboard, reference=reference_arm(config),
+                            warmup_day=warmup_day(config))
     seal(folder, FILES)
-    print("\n".join(survival_lines(summary)))
+    print("\n".join(survival_lines(summary) + difference_lines(summary)))
     print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 
 

@@ -6,7 +6,7 @@ bounded memory, and has no resource table (capacity is unconstrained).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -49,13 +49,37 @@ def work_total(config: Config) -> tuple[float, str]:
     """Size of the whole run in progress-bar units: simulated days (des) or patients (cohort)."""
     seed = int(rng.replication_seed(config.seed, 0))
     arrivals = cohort_mod.arrival_days(config.cohort, seed)
+    runs = config.replications * max(len(config.arms), 1)
     if engine_for(config) == "des":
-        return cohort_mod.horizon_day(config.cohort, arrivals) * config.replications, "sim-day"
-    return float(arrivals.shape[0] * config.replications), "patient"
+        return cohort_mod.horizon_day(config.cohort, arrivals) * runs, "sim-day"
+    return float(arrivals.shape[0] * runs), "patient"
+
+
+def arm_variants(config: Config) -> list[Config]:
+    """One configuration per arm of the experiment, the reference arm first (`arms=[...]`, else `arm`)."""
+    if not config.arms:
+        return [config]
+    from osteosim.config import arm_config
+
+    return [replace(config, arm=arm_config(name)) for name in config.arms]
+
+
+def reference_arm(config: Config) -> str:
+    return config.arms[0] if config.arms else config.arm.name
+
+
+def replication_stream(config: Config, replication: int, arm_index: int) -> int:
+    """The seed of one replication of one arm: the same for every arm when paired (common random numbers)."""
+    if config.paired:
+        return int(rng.replication_seed(config.seed, replication))
+    return int(rng.replication_seed(config.seed, replication + UNPAIRED_ARM_OFFSET * (arm_index + 1)))
+
+
+UNPAIRED_ARM_OFFSET = 1 << 32   # independent streams per arm when paired=false (for comparison only)
 
 
 def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
-    """Every replication of the configured arm, as chunks of the result tables, in replication order."""
+    """Every replication of every arm, as chunks of the result tables, in replication then arm order."""
     if config.workers > 1 and config.replications > 1:
         yield from _parallel_replications(config, progress)
         return
@@ -64,8 +88,9 @@ def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
 
 
 def _replication(config: Config, replication: int, progress: Progress | None = None) -> Iterator[Chunk]:
-    run = _des_replication if engine_for(config) == "des" else _cohort_replication
-    return run(config, replication, progress)
+    for arm_index, variant in enumerate(arm_variants(config)):
+        run = _des_replication if engine_for(variant) == "des" else _cohort_replication
+        yield from run(variant, replication, progress, replication_stream(config, replication, arm_index))
 
 
 def _single_threaded_numba() -> None:
@@ -84,7 +109,7 @@ def _parallel_replications(config: Config, progress: Progress | None) -> Iterato
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    per_replication = work_total(config)[0] / config.replications
+    per_replication = work_total(config)[0] / config.replications   # all arms of one replication
     context = multiprocessing.get_context("spawn")  # fork is unsafe once Numba's threads have started
     with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_single_threaded_numba) as pool:
         futures = [pool.submit(_replication_tables, config, r) for r in range(config.replications)]
@@ -94,10 +119,9 @@ def _parallel_replications(config: Config, progress: Progress | None) -> Iterato
                 progress(per_replication)
 
 
-def _des_replication(config: Config, replication: int, progress: Progress | None) -> Iterator[Chunk]:
+def _des_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
     from osteosim.pathway.run import Run
 
-    seed = int(rng.replication_seed(config.seed, replication))
     cohort = cohort_mod.sample(config.cohort, config.disease, seed)
     run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
     run.simulate(progress)
@@ -107,10 +131,9 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
                 run.resource_log.frame(replication, arm) if writes_resources(config) else None)
 
 
-def _cohort_replication(config: Config, replication: int, progress: Progress | None) -> Iterator[Chunk]:
+def _cohort_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
     from osteosim.cohort_engine import simulate_cohort
 
-    seed = int(rng.replication_seed(config.seed, replication))
     arrivals = cohort_mod.arrival_days(config.cohort, seed)
     horizon = cohort_mod.horizon_day(config.cohort, arrivals)
     protocol, params = pack(config), disease_vector(config.disease, config.arm)

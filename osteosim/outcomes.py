@@ -108,20 +108,36 @@ def merge_tallies(tallies: list[dict]) -> dict:
     }
 
 
-def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame) -> dict:
-    """summary.json content from survival counts and patient tallies (see `summarise_patients`)."""
+def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame,
+              reference: str | None = None, cox_patients: pd.DataFrame | None = None, warmup_day: float = 0.0) -> dict:
+    """summary.json content from survival counts and patient tallies (see `summarise_patients`).
+
+    Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone.
+    """
+    from osteosim.experiment import hazard_ratios, kpi_intervals, paired_differences, survival_by_replication
+
+    per_replication = survival_by_replication(survival)
+    several_arms = per_replication["arm"].nunique() > 1
     return {
         "survival": survival_table(survival),
-        "hazard_ratios": [],  # vs the reference arm; a single-arm run has none
-        "waits": waits_table(events),
-        "utilisation": utilisation_table(resources),
+        "kpis": kpi_intervals(per_replication),
+        "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
+        "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],
+        "waits": waits_table(_after(events, warmup_day)),
+        "utilisation": utilisation_table(_after(resources, warmup_day)),
+        "warmup_day": warmup_day,
         "counts": merge_tallies(tallies),
     }
 
 
-def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame) -> dict:
+def _after(table: pd.DataFrame, day: float) -> pd.DataFrame:
+    return table if table.empty or day <= 0 else table[table["day"] >= day]
+
+
+def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,
+                       reference: str | None = None, warmup_day: float = 0.0) -> dict:
     """summary.json content from an in-memory patients table."""
-    return summarise(survival_counts(patients), [tally(patients)], events, resources)
+    return summarise(survival_counts(patients), [tally(patients)], events, resources, reference, patients, warmup_day)
 
 
 def survival_lines(summary: dict, years: int = 5) -> list[str]:

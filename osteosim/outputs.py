@@ -74,7 +74,11 @@ def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict]]:
     return counts, tallies
 
 
-def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) -> dict:
+COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
+
+
+def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
+                     warmup_day: float = 0.0) -> dict:
     """summary.json (and dashboard.html) from the written tables alone."""
     from osteosim.dashboard import write_dashboard
     from osteosim.outcomes import summarise
@@ -82,7 +86,9 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) ->
     survival, tallies = patient_aggregates(staging / "patients.parquet")
     events = _read(staging / "events.parquet")
     resources = _read(staging / "resources.parquet")
-    summary = summarise(survival, tallies, events, resources)
+    several_arms = survival["arm"].nunique() > 1
+    cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
+    summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
     if provenance is not None:
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
@@ -91,14 +97,15 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool) ->
     return summary
 
 
-def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True) -> dict:
+def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
+              reference: str | None = None, warmup_day: float = 0.0) -> dict:
     """Write a whole run into `folder`; returns the summary."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         write_tables(chunks, staging)
-        summary = summarise_folder(staging, provenance, dashboard)
+        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day)
         for name in FILES:
             if (staging / name).exists():
                 os.replace(staging / name, folder / name)
@@ -114,4 +121,13 @@ def write_results(results, folder: Path, **kwargs) -> dict:
     events = results.events if len(results.events.columns) else None
     resources = results.resources if len(results.resources.columns) and len(results.resources) else None
     chunk = Chunk(results.patients, events if events is not None and len(events) else None, resources)
-    return write_run([chunk], folder, dashboard=results.config.output.dashboard, **kwargs)
+    from osteosim.engines import reference_arm
+
+    config = results.config
+    return write_run([chunk], folder, dashboard=config.output.dashboard, reference=reference_arm(config),
+                     warmup_day=warmup_day(config), **kwargs)
+
+
+def warmup_day(config) -> float:
+    """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
+    return config.cohort.warmup_years * 365.25

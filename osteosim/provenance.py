@@ -50,6 +50,8 @@ def provenance(config) -> dict:
         "replications": config.replications,
         "engine": engine_for(config),
         "arm": config.arm.name,
+        "arms": list(config.arms) or [config.arm.name],
+        "paired": config.paired,
         "cohort": config.cohort.mode,
         "scenario": config.scenario.name,
         "versions": versions(),

@@ -44,7 +44,7 @@ def curve(kmf: KaplanMeierFitter, max_points: int = 800) -> pd.DataFrame:
 
 
 ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}
-COUNT_KEYS = ["arm", "metastatic", "endpoint", "years", "event"]
+COUNT_KEYS = ["replication", "arm", "metastatic", "endpoint", "years", "event"]
 
 
 def survival_counts(patients: pd.DataFrame) -> pd.DataFrame:
@@ -55,12 +55,13 @@ def survival_counts(patients: pd.DataFrame) -> pd.DataFrame:
     """
     metastatic = patients["met_status"].astype(str).to_numpy() != "none"
     arm = patients["arm"].astype(str).to_numpy()
+    replication = patients["replication"].to_numpy()
     parts = []
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
         parts.append(pd.DataFrame({
-            "arm": arm[keep], "metastatic": metastatic[keep], "endpoint": endpoint,
+            "replication": replication[keep], "arm": arm[keep], "metastatic": metastatic[keep], "endpoint": endpoint,
             "years": np.round(days[keep] / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR,
             "event": patients[event_col].to_numpy(dtype=bool)[keep]}))
     table = pd.concat(parts, ignore_index=True)
@@ -74,9 +75,11 @@ def merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True).groupby(COUNT_KEYS, sort=True)["count"].sum().reset_index()
 
 
-def select(counts: pd.DataFrame, arm: str, group: str, endpoint: str) -> pd.DataFrame:
-    """Counts of one curve: group is 'all', 'localized' or 'metastatic'."""
+def select(counts: pd.DataFrame, arm: str, group: str, endpoint: str, replication: int | None = None) -> pd.DataFrame:
+    """Counts of one curve: group is 'all', 'localized' or 'metastatic'; all replications pooled unless one is named."""
     rows = counts[(counts["arm"] == arm) & (counts["endpoint"] == endpoint)]
+    if replication is not None:
+        rows = rows[rows["replication"] == replication]
     if group != "all":
         rows = rows[rows["metastatic"] == (group == "metastatic")]
     return rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()

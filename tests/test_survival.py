@@ -12,7 +12,7 @@ def raw_patients(n: int, seed: int) -> pd.DataFrame:
     os_days = generator.exponential(3000, n)
     efs_days = os_days * generator.uniform(0.3, 1.0, n)
     return pd.DataFrame({
-        "arm": "a", "met_status": pd.Categorical(generator.choice(["none", "lung"], n, p=[0.8, 0.2])),
+        "replication": 0, "arm": "a", "met_status": pd.Categorical(generator.choice(["none", "lung"], n, p=[0.8, 0.2])),
         "os_days": np.minimum(os_days, 4000.0), "os_event": os_days < 4000.0,
         "efs_days": np.minimum(efs_days, 4000.0), "efs_event": efs_days < 4000.0})
 

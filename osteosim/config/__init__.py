@@ -12,7 +12,7 @@ from osteosim.config.validate import ConfigError, check_consistency, check_range
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
-__all__ = ["Config", "ConfigError", "CONF_DIR", "compose", "to_config", "group_options"]
+__all__ = ["Config", "ConfigError", "CONF_DIR", "compose", "to_config", "group_options", "arm_config"]
 
 
 def to_config(cfg: DictConfig | Config) -> Config:
@@ -25,7 +25,21 @@ def to_config(cfg: DictConfig | Config) -> Config:
         raise ConfigError("the configuration is not built on osteosim_schema (conf/config.yaml's first default)")
     check_ranges(typed)
     check_consistency(typed)
+    for name in typed.arms:
+        arm_config(name)
+    if len(set(typed.arms)) != len(typed.arms):
+        raise ConfigError(f"arms={list(typed.arms)} names an arm twice; each arm once, the reference first")
     return typed
+
+
+def arm_config(name: str) -> schema.ArmConfig:
+    """conf/arm/<name>.yaml as a typed, range-checked ArmConfig (for `arms=[...]` experiments)."""
+    if name not in group_options("arm"):
+        raise ConfigError(f"arms: {name} is not one of {', '.join(group_options('arm'))}")
+    node = OmegaConf.merge(OmegaConf.structured(schema.ArmConfig), OmegaConf.load(CONF_DIR / "arm" / f"{name}.yaml"))
+    arm = OmegaConf.to_object(node)
+    check_ranges(arm, "arm.")
+    return arm
 
 
 def group_options(group: str) -> list[str]:

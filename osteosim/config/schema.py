@@ -51,6 +51,7 @@ class CohortConfig:
     unconstrained_capacity: bool = False
     accrual_years: float = positive()
     followup_years: float = non_negative()
+    warmup_years: float = non_negative(0.0)
     catchment_population_millions: float = positive()
     incidence_per_million_per_year: float = positive()
     n_patients: int = bounded(0, 0)
@@ -209,6 +210,8 @@ class Config:
     seed: int = bounded(0, 0, 2**62)
     replications: int = bounded(1, 1, 100_000)
     workers: int = bounded(1, 1, 256)
+    arms: list[str] = field(default_factory=list)   # several arms in one experiment; empty: `arm` alone
+    paired: bool = True                              # common random numbers across arms
     engine: str = choice("auto", "auto", "des", "cohort")
     cohort: CohortConfig = field(default_factory=CohortConfig)
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
