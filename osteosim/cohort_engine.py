@@ -19,7 +19,9 @@ from osteosim.pathway import decisions as dec
 from osteosim.pathway.log import DETAILS, EVENTS, RESOURCES, STAGES, coded_events_frame
 from osteosim.cohort import MET_PATTERNS
 from osteosim.pathway.record import DEATH_CAUSES, OSTEOSARCOMA, OTHER, TREATMENT, PatientRecord
-from osteosim.protocol import (PROGRESSION, SITE_CODES, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX_TO_CHEMO, T_IE_STAY, T_IMAGING,
+from osteosim.config.schema import VISIT_PHASES, VISIT_RESOURCES
+from osteosim.protocol import (N_V, PROGRESSION, SITE_CODES, V_COUNT, V_DAYS, V_INTERVAL, V_PHASE, V_POOR_ONLY,
+                               V_RESOURCE, V_START_AFTER, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX_TO_CHEMO, T_IE_STAY, T_IMAGING,
                                T_MET_SESSION, T_NEOADJUVANT, T_RELAPSE_SURGERY, T_RT_DAYS, T_SECOND_LINE_INTERVAL,
                                T_SECOND_LINE_N, T_SURG_SESSION, T_SURG_TO_ADJ, T_SURG_TO_MET, T_SURGERY_WEEK,
                                Protocol)
@@ -30,14 +32,17 @@ from osteosim.protocol import (PROGRESSION, SITE_CODES, T_ADJUVANT, T_BIOPSY, T_
 assert PatientRecord.DAY_COLUMNS[DEATH] == "death_day" and PatientRecord.DAY_COLUMNS[RELAPSE] == "relapse_day"
 
 OK, STOPPED, DIED = 0, 1, 2   # a step went through / the patient died or the run ended / died of treatment
-MAX_EVENTS = 256              # per patient; a pathway logs fewer than 200
+MAX_EVENTS = 256              # per patient and pathway (it logs fewer than 200), plus 3 per arm visit
 EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
 
 # event-log codes (osteosim.pathway.log vocabulary), compile-time constants for Numba
 E_REFERRAL, E_REQUEST, E_START, E_END, E_DIAGNOSIS, E_TOX, E_RESECTION, E_RESPONSE, E_NOT_VISIBLE, E_UNRESECTABLE, \
     E_LOCAL_CONTROL, E_EOT, E_PROGRESSION, E_RELAPSE, E_SYMPTOMS, E_CR2, E_DEATH = range(len(EVENTS))
-S_DIAGNOSIS, S_NEO, S_SURGERY, S_METASTASECTOMY, S_ADJUVANT, S_RT, S_FOLLOWUP, S_RELAPSE, S_DEATH, _ = range(len(STAGES))
-R_IMAGING, R_BIOPSY, R_PATHOLOGY, R_BED, R_ORTHO, R_THORACIC, R_RT, R_CLINIC = range(1, len(RESOURCES))
+S_DIAGNOSIS, S_NEO, S_SURGERY, S_METASTASECTOMY, S_ADJUVANT, S_RT, S_FOLLOWUP, S_RELAPSE, S_DEATH = range(9)
+R_IMAGING, R_BIOPSY, R_PATHOLOGY, R_BED, R_ORTHO, R_THORACIC, R_RT, R_CLINIC, R_DAY_CASE = range(1, len(RESOURCES))
+S_ARM = STAGES.index("arm")
+VISIT_RESOURCE_CODE = np.array([RESOURCES.index(r) for r in VISIT_RESOURCES], dtype=np.int32)
+ADJUVANT_ANCHOR, MAINTENANCE_START = 4, 5   # flags columns: when the arm's adjuvant / maintenance visits start
 D_AMPUTATION, D_LIMB_SALVAGE, D_GOOD, D_POOR = (DETAILS.index(x) for x in ("amputation", "limb_salvage", "good", "poor"))
 D_MET = np.array([DETAILS.index(x) for x in MET_PATTERNS], dtype=np.int32)      # detail code of a staged pattern
 D_SITE = np.array([DETAILS.index(x) for x in SITE_CODES], dtype=np.int32)       # ... of a relapse site
@@ -177,6 +182,7 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
             if dec.dies_of_operation(seed, pid, 1, T):
                 return DIED, t, np.inf, state
     flags[1] = 1.0 if (resectable and cleared) else 0.0
+    flags[ADJUVANT_ANCHOR] = t + T[T_SURG_TO_ADJ]
     if T[T_ADJUVANT] != 0.0:
         status, t, shift, state = _chemotherapy(pid, seed, t, limit, t + T[T_SURG_TO_ADJ], p_adj_week, p_adj_weight,
                                          p_adj_stay, p_adj_mtx, False, len(p_neo_week), ADJUVANT_START,
@@ -205,6 +211,8 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
         flags[2] = PROGRESSION
         if ev[0]:  # events asked for
             _log(ev, t, E_PROGRESSION, S_ADJUVANT, 0, D_SITE[PROGRESSION])
+    else:
+        flags[MAINTENANCE_START] = t
     return OK, t, detect, state
 
 
@@ -290,9 +298,47 @@ def _relapse_care(pid, seed, t, limit, cr2, site, T, ev):
 
 
 @nb.njit(cache=True)
+def _log_arm_visits(visits, flags, days, horizon, ev):
+    """The arm's appointments (they change no outcome, only resource use): logged, then the patient's
+    events re-sorted by day, as the SimPy engine logs them from processes running side by side."""
+    end = horizon if np.isnan(days[DEATH]) else min(days[DEATH], horizon)
+    for v in range(visits.shape[0]):
+        phase = int(visits[v, V_PHASE])
+        start = flags[ADJUVANT_ANCHOR] if phase == 0 else flags[MAINTENANCE_START] if phase == 1 else days[RELAPSE]
+        if np.isnan(start) or (visits[v, V_POOR_ONLY] != 0.0 and flags[0] != 0.0):
+            continue
+        resource = VISIT_RESOURCE_CODE[int(visits[v, V_RESOURCE])]
+        for i in range(int(visits[v, V_COUNT])):
+            day = start + visits[v, V_START_AFTER] + i * visits[v, V_INTERVAL]
+            if day >= end:
+                break
+            _begin(ev, day, S_ARM, resource)
+            if day + visits[v, V_DAYS] >= end:
+                break
+            _log(ev, day + visits[v, V_DAYS], E_END, S_ARM, resource)
+    _sort_events(ev)
+
+
+@nb.njit(cache=True)
+def _sort_events(ev):
+    """Stable insertion sort of one patient's buffer by day (a few hundred events at most)."""
+    _, days, codes, count = ev
+    n = min(count[0], days.shape[0])
+    for i in range(1, n):
+        d, c = days[i], codes[i]
+        j = i - 1
+        while j >= 0 and days[j] > d:
+            days[j + 1] = days[j]
+            codes[j + 1] = codes[j]
+            j -= 1
+        days[j + 1] = d
+        codes[j + 1] = c
+
+
+@nb.njit(cache=True)
 def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon, T, p_neo_week, p_neo_weight,
           p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx, followup_until,
-          followup_interval, site_cdf, cr2_by_site, params, days, ints, flags, ev):
+          followup_interval, site_cdf, cr2_by_site, visits, params, days, ints, flags, ev):
     """One patient from referral to the horizon. ints: [met_status, n_lung_nodules, bilateral, death cause]."""
     t = arrival
     if t >= horizon:
@@ -343,17 +389,19 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
     if ints[3] != 0:
         if ev[0]:  # events asked for
             _log(ev, days[DEATH], E_DEATH, S_DEATH, 0, D_CAUSE[ints[3]])
+    if ev[0] and visits.shape[0] > 0:
+        _log_arm_visits(visits, flags, days, horizon, ev)
 
 
 @nb.njit(cache=True, parallel=True)
 def run_patients(seed, first_id, arrival, age, axial, true_met, true_nodules, micro, growth, sensitivity, horizon,
                  T, p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay,
-                 p_adj_mtx, followup_until, followup_interval, site_cdf, cr2_by_site, params, max_events):
+                 p_adj_mtx, followup_until, followup_interval, site_cdf, cr2_by_site, visits, params, max_events):
     """Every patient of a chunk (ids first_id..first_id+n-1); returns the record arrays and event buffers."""
     n = arrival.shape[0]
     days = np.full((n, 9), np.nan)
     ints = np.zeros((n, 4), dtype=np.int32)
-    flags = np.empty((n, 4))
+    flags = np.empty((n, 6))
     ev_day = np.empty((n, max_events))
     ev_code = np.empty((n, max_events), dtype=np.int32)
     ev_count = np.zeros((n, 1), dtype=np.int64)
@@ -362,10 +410,12 @@ def run_patients(seed, first_id, arrival, age, axial, true_met, true_nodules, mi
         flags[i, 1] = 0.0
         flags[i, 2] = -1.0
         flags[i, 3] = np.nan
+        flags[i, ADJUVANT_ANCHOR] = np.nan
+        flags[i, MAINTENANCE_START] = np.nan
         state = k.initial_state(arrival[i], micro[i], -np.inf, growth[i], sensitivity[i])
         _life(first_id + i, seed, arrival[i], age[i], axial[i], true_met[i], true_nodules[i], state, horizon, T,
               p_neo_week, p_neo_weight, p_neo_stay, p_neo_mtx, p_adj_week, p_adj_weight, p_adj_stay, p_adj_mtx,
-              followup_until, followup_interval, site_cdf, cr2_by_site, params, days[i], ints[i], flags[i],
+              followup_until, followup_interval, site_cdf, cr2_by_site, visits, params, days[i], ints[i], flags[i],
               (max_events > 0, ev_day[i], ev_code[i], ev_count[i]))
     return days, ints, flags, ev_day, ev_code, ev_count[:, 0]
 
@@ -377,11 +427,12 @@ def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, w
     events in time order; `pathway.log.coded_events_frame` turns it into events.parquet rows.
     """
     # numbers go in as tuples, not arrays: Numba reference-counts every array passed to a call
-    p = Protocol(*(tuple(x.tolist()) for x in protocol))
+    numbers = [tuple(x.tolist()) for x in protocol[:-1]]   # all but the visits table (2-D, stays an array)
+    max_events = MAX_EVENTS + 3 * int(protocol.visits[:, V_COUNT].sum())
     days, ints, flags, ev_day, ev_code, ev_count = run_patients(
         seed, cohort.first_id, cohort.arrival_day, cohort.age_years, cohort.axial, cohort.true_met.astype(np.int64),
         cohort.true_nodules.astype(np.int64), cohort.micro_log10, cohort.growth, cohort.sensitivity,
-        cohort.horizon_day, *p, tuple(params.tolist()), MAX_EVENTS if with_events else 0)
+        cohort.horizon_day, *numbers, protocol.visits, tuple(params.tolist()), max_events if with_events else 0)
     rec = PatientRecord(len(cohort))
     for col, name in enumerate(PatientRecord.DAY_COLUMNS):
         setattr(rec, name, days[:, col].copy())
@@ -395,9 +446,9 @@ def simulate_cohort(cohort, protocol: Protocol, params: np.ndarray, seed: int, w
     rec.cr2 = flags[:, 3].copy()
     if not with_events:
         return rec, None
-    if ev_count.max(initial=0) > MAX_EVENTS:
-        raise RuntimeError(f"a patient logged {ev_count.max()} events, more than MAX_EVENTS={MAX_EVENTS}")
-    keep = np.arange(MAX_EVENTS)[None, :] < ev_count[:, None]
+    if ev_count.max(initial=0) > max_events:
+        raise RuntimeError(f"a patient logged {ev_count.max()} events, more than the buffer's {max_events}")
+    keep = np.arange(max_events)[None, :] < ev_count[:, None]
     patient = np.broadcast_to(np.arange(cohort.first_id, cohort.first_id + len(cohort))[:, None], keep.shape)
     return rec, EventBuffer(patient[keep], ev_day[keep], ev_code[keep])
 

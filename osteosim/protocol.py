@@ -23,6 +23,18 @@ SITE_CODES = RELAPSE_SITE_NAMES + ("progression",)
  T_BILATERAL, T_OVERT_DX, T_CR2_FACTOR, T_NEOADJUVANT, T_ADJUVANT, N_T) = range(37)
 
 
+# columns of Protocol.visits; phase and resource are indices into schema.VISIT_PHASES / VISIT_RESOURCES
+V_PHASE, V_COUNT, V_INTERVAL, V_START_AFTER, V_RESOURCE, V_DAYS, V_POOR_ONLY, N_V = range(8)
+
+
+def pack_visits(arm) -> np.ndarray:
+    from osteosim.config.schema import VISIT_PHASES, VISIT_RESOURCES
+
+    rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
+             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), N_V)
+
+
 class Protocol(NamedTuple):
     scalars: np.ndarray          # float64[N_T]
     neo_week: np.ndarray         # float64 week numbers of the neoadjuvant courses
@@ -37,6 +49,7 @@ class Protocol(NamedTuple):
     followup_interval_days: np.ndarray
     relapse_site_cdf: np.ndarray  # cumulative, in RELAPSE_SITE_NAMES order
     cr2_by_site: np.ndarray       # in SITE_CODES order
+    visits: np.ndarray            # (n, 7) the arm's visits: VISIT_* columns
 
 
 def _courses(courses, t):
@@ -90,4 +103,5 @@ def pack(cfg: Config) -> Protocol:
     return Protocol(s, *_courses(t.neoadjuvant, t), *_courses(t.adjuvant, t),
                     np.array([b.until_year for b in t.followup_schedule], dtype=np.float64),
                     np.array([b.interval_days for b in t.followup_schedule], dtype=np.float64),
-                    cdf, np.array([d.cr2_probability[name] for name in SITE_CODES], dtype=np.float64))
+                    cdf, np.array([d.cr2_probability[name] for name in SITE_CODES], dtype=np.float64),
+                    pack_visits(arm))

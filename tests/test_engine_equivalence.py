@@ -33,6 +33,7 @@ def both_engines(*overrides: str):
     ["seed=2", "cohort.metastatic_fraction=0"],
     ["seed=3", "arm=surgery_alone", "cohort.metastatic_fraction=0.5"],
     ["seed=4", "cohort.followup_years=1", "replications=2"],
+    ["seed=5", "arm=mifamurtide", "cohort.metastatic_fraction=0.3"],   # arm visits beside the pathway
 ])
 def test_cohort_and_des_give_the_same_patients_and_events(overrides):
     des, cohort = both_engines(*overrides)

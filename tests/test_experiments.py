@@ -72,3 +72,29 @@ def test_the_documented_command_prints_paired_differences(tmp_path):
     assert "mifamurtide    OS5y" in done.stdout and "mifamurtide    EFS5y" in done.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["provenance"]["arms"] == ["baseline", "mifamurtide"]
+
+
+NO_PROVEN_EFFECT = ["mapie", "checkpoint_inhibitor", "her2_cart", "mtor_tki_maintenance", "cabozantinib"]
+
+
+@pytest.mark.parametrize("arm", NO_PROVEN_EFFECT)
+def test_arms_without_proven_benefit_change_resource_use_not_outcomes(arm):
+    """Default effect none (parameters.md §8): with common random numbers every patient's outcome
+    equals the baseline arm's, while the arm's own visits (infusions, admissions, clinics) appear."""
+    base = ["cohort=trial", "cohort.n_patients=400", "cohort.metastatic_fraction=0.5", "output.progress=false",
+            "output.events=true"]
+    baseline = simulate(compose([*base, "arm=baseline"]))
+    other = simulate(compose([*base, f"arm={arm}"]))
+    outcome = ["os_days", "os_event", "efs_days", "efs_event", "death_cause", "relapse_day"]
+    assert baseline.patients[outcome].astype(str).equals(other.patients[outcome].astype(str))
+    assert (other.events.stage == "arm").sum() > 0 and (baseline.events.stage == "arm").sum() == 0
+
+
+def test_mifamurtide_changes_outcomes_and_books_48_infusions():
+    base = ["cohort=trial", "cohort.n_patients=400", "cohort.metastatic_fraction=0", "output.progress=false",
+            "output.events=true", "cohort.followup_years=3"]
+    results = simulate(compose([*base, "arm=mifamurtide"]))
+    starts = results.events.query("stage == 'arm' and event == 'start'")
+    per_patient = starts.groupby("patient_id").size()
+    assert per_patient.max() == 48        # 2 a week for 12 weeks, then weekly for 24 (NICE TA235)
+    assert set(starts.resource.astype(str)) == {"day_case"}

@@ -173,9 +173,30 @@ class ResourcesConfig:
     theatre_thoracic: ResourceConfig = field(default_factory=ResourceConfig)
     radiotherapy: ResourceConfig = field(default_factory=ResourceConfig)
     followup_clinic: ResourceConfig = field(default_factory=ResourceConfig)
+    day_case: ResourceConfig = field(default_factory=ResourceConfig)
 
 
 # ---------------------------------------------------------------- arm and scenario
+VISIT_PHASES = ("adjuvant", "maintenance", "relapse")
+VISIT_RESOURCES = ("day_case", "chemo_bed", "followup_clinic")
+
+
+@dataclass
+class ArmVisits:
+    """Appointments an arm adds (infusions, admissions): from when, how many, how often, where, how long.
+
+    Phases start at the planned start of adjuvant therapy, at the end of first-line treatment
+    (maintenance, only without progression) or at a relapse; visits stop at death.
+    """
+    phase: str = choice(MISSING, *VISIT_PHASES)
+    count: int = bounded(MISSING, 1, 1000)
+    interval_days: float = positive()
+    start_after_days: float = non_negative(1.0)
+    resource: str = choice(MISSING, *VISIT_RESOURCES)
+    days: float = positive()
+    poor_responders_only: bool = False
+
+
 @dataclass
 class ArmConfig:
     """A treatment strategy: named modifiers on the baseline pathway and biology."""
@@ -188,6 +209,7 @@ class ArmConfig:
     immunotherapy_log10_kill: float = non_negative(0.0)
     post_relapse_mortality_hr: float = positive(1.0)
     relapse_pfs_hr: float = positive(1.0)
+    visits: list[ArmVisits] = field(default_factory=list)
 
 
 @dataclass

@@ -22,9 +22,9 @@ EVENTS = ("referral", "request", "start", "end", "diagnosis", "toxicity_delay", 
           "metastases_not_visible", "metastases_unresectable", "local_control", "end_of_treatment", "progression",
           "relapse", "symptoms", "second_remission", "death")
 STAGES = ("diagnosis", "neoadjuvant", "surgery", "metastasectomy", "adjuvant", "radiotherapy", "followup", "relapse",
-          "death", "background")
+          "death", "background", "arm")
 RESOURCES = ("", "imaging", "biopsy", "pathology", "chemo_bed", "theatre_ortho", "theatre_thoracic", "radiotherapy",
-             "followup_clinic")
+             "followup_clinic", "day_case")
 DETAILS = ("", "none", "lung", "extrapulmonary", "multisystem", "amputation", "limb_salvage", "good", "poor", "local",
            "multiple", "bone", "progression", "osteosarcoma", "treatment", "other")
 

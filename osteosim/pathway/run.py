@@ -35,7 +35,7 @@ class Run:
         self.protocol = pack(cfg)
         self.T = self.protocol.scalars
         self.resources = self._build_resources()
-        self._processes: dict[int, simpy.Process] = {}
+        self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
 
     def _build_resources(self) -> dict[str, RosteredResource]:
         unconstrained = self.cfg.cohort.unconstrained_capacity
@@ -53,11 +53,18 @@ class Run:
         return MET_PATTERNS[self.rec.met_status[pid]]
 
     def record_death(self, pid: int, day: float, cause: str) -> None:
+        """Death ends everything the patient was doing (their pathway and any arm visits)."""
         if self.rec.dead(pid) or day > self.horizon:
             return
         self.rec.death_day[pid] = day
         self.rec.death_cause[pid] = DEATH_CAUSES.index(cause)
         self.events.add(pid, day, "death", "death", detail=cause)
+        for process in self._processes.get(pid, []):
+            if process.is_alive and process is not self.env.active_process:
+                process.interrupt(cause)
+
+    def start(self, pid: int, generator) -> None:
+        self._processes.setdefault(pid, []).append(self.env.process(generator))
 
     def watch_death(self, pid: int, day: float, cause: str) -> None:
         """Death at `day` unless the patient is dead by then: it interrupts whatever they are doing."""
@@ -66,18 +73,13 @@ class Run:
 
         def watcher():
             yield self.env.timeout(max(0.0, day - self.env.now))
-            if self.rec.dead(pid):
-                return
             self.record_death(pid, self.env.now, cause)
-            process = self._processes[pid]
-            if process.is_alive:
-                process.interrupt(cause)
 
         self.env.process(watcher())
 
     def simulate(self, progress=None) -> None:
         for pid in range(len(self.cohort)):
-            self._processes[pid] = self.env.process(stages.patient_life(self, pid))
+            self.start(pid, stages.patient_life(self, pid))
         if progress is None:
             self.env.run(until=self.horizon)
             return

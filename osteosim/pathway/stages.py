@@ -75,9 +75,11 @@ def first_line(run, pid: int):
     if restaging_shows_progression(run, pid, "surgery"):
         return True
     needs_rt = yield from local_control(run, pid)
+    adjuvant_anchor = run.env.now + T[T_SURG_TO_ADJ]
+    start_arm_visits(run, pid, "adjuvant", adjuvant_anchor)
     if T[T_ADJUVANT]:
-        yield from chemotherapy(run, pid, p.adj_week, p.adj_weight, p.adj_stay, p.adj_mtx,
-                                run.env.now + T[T_SURG_TO_ADJ], ADJUVANT, index0=len(p.neo_week))
+        yield from chemotherapy(run, pid, p.adj_week, p.adj_weight, p.adj_stay, p.adj_mtx, adjuvant_anchor,
+                                ADJUVANT, index0=len(p.neo_week))
     if needs_rt:
         yield from radiotherapy(run, pid)
     run.rec.end_of_treatment_day[pid] = run.env.now
@@ -87,6 +89,7 @@ def first_line(run, pid: int):
     if run.relapse_detect_day[pid] <= run.env.now:
         declare_relapse(run, pid, PROGRESSION, "adjuvant")
         return True
+    start_arm_visits(run, pid, "maintenance", run.env.now)
     return False
 
 
@@ -225,6 +228,29 @@ def declare_relapse(run, pid: int, site: int, stage: str) -> None:
     run.rec.relapse_site[pid] = site
     run.events.add(pid, run.env.now, "progression" if site == PROGRESSION else "relapse", stage,
                    detail=SITE_CODES[site])
+    start_arm_visits(run, pid, "relapse", run.env.now)
+
+
+# ------------------------------------------------------------------ what an arm adds
+def start_arm_visits(run, pid: int, phase: str, start: float) -> None:
+    """The arm's appointments of this phase (infusions, admissions) run beside the pathway."""
+    for spec in run.cfg.arm.visits:
+        if spec.phase == phase and not (spec.poor_responders_only and run.rec.good_response[pid] != 0.0):
+            run.start(pid, arm_visit_series(run, pid, spec, start))
+
+
+def arm_visit_series(run, pid: int, spec, start: float):
+    """`count` visits every `interval_days` from `start + start_after_days`, each holding `resource`."""
+    env = run.env
+    try:
+        for k in range(spec.count):
+            day = start + spec.start_after_days + k * spec.interval_days
+            if day >= run.horizon:
+                return
+            yield env.timeout(max(0.0, day - env.now))
+            yield from use(env, run.resources[spec.resource], spec.days, patient=pid, stage="arm", events=run.events)
+    except simpy.Interrupt:
+        return  # the patient died
 
 
 def relapse_care(run, pid: int):
