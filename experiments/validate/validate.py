@@ -25,9 +25,9 @@ from osteosim.calibration.targets import load  # noqa: E402
 from osteosim.io import write_text_atomically  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-UNITS = {"EFS_pct": "survival (%)", "OS_pct": "survival (%)", "Relapse_pct": "survival (%)",
+UNITS = {"EFS_pct": "percent of patients", "OS_pct": "percent of patients", "Relapse_pct": "percent of patients",
          "GoodResponse_proportion": "proportion", "MedianTimeToFirstRelapse_years": "years",
-         "OS_hazard_ratio": "hazard ratio", "PFS_hazard_ratio": "hazard ratio"}
+         "OS_hazard_ratio": "hazard ratio", "PFS_hazard_ratio": "hazard ratio", "Progression_pct": "percent of patients"}
 
 
 def default_arm_effects() -> tuple[float, float]:
