@@ -26,7 +26,6 @@ import numba  # noqa: E402
 
 from interpreted import interpreted  # noqa: E402
 from machine import describe  # noqa: E402
-from osteosim import simulate  # noqa: E402
 from osteosim.config import compose  # noqa: E402
 from osteosim.engines import chunks  # noqa: E402
 

@@ -19,8 +19,8 @@ from osteosim.pathway import decisions as dec
 from osteosim.pathway.log import DETAILS, EVENTS, RESOURCES, STAGES, coded_events_frame
 from osteosim.cohort import MET_PATTERNS
 from osteosim.pathway.record import DEATH_CAUSES, OSTEOSARCOMA, OTHER, TREATMENT, PatientRecord
-from osteosim.config.schema import VISIT_PHASES, VISIT_RESOURCES
-from osteosim.protocol import (N_V, PROGRESSION, SITE_CODES, V_COUNT, V_DAYS, V_INTERVAL, V_PHASE, V_POOR_ONLY,
+from osteosim.config.schema import VISIT_RESOURCES
+from osteosim.protocol import (PROGRESSION, SITE_CODES, V_COUNT, V_DAYS, V_INTERVAL, V_PHASE, V_POOR_ONLY,
                                V_RESOURCE, V_START_AFTER, T_ADJUVANT, T_BIOPSY, T_CLINIC, T_DX_TO_CHEMO, T_IE_STAY, T_IMAGING,
                                T_MET_SESSION, T_NEOADJUVANT, T_RELAPSE_SURGERY, T_RT_DAYS, T_SECOND_LINE_INTERVAL,
                                T_SECOND_LINE_N, T_SURG_SESSION, T_SURG_TO_ADJ, T_SURG_TO_MET, T_SURGERY_WEEK,

@@ -18,11 +18,10 @@ import plotly.io as pio
 from plotly.colors import hex_to_rgb, qualitative
 from plotly.offline import get_plotlyjs
 
-from osteosim.analysis import utilisation, wait_times, with_durations
+from osteosim.analysis import utilisation, wait_times
 from osteosim.io import write_text_atomically
 from osteosim.survival import curve, kaplan_meier_counts, select, survival_counts
 
-DAYS_PER_YEAR = 365.25
 MAX_STEP_POINTS = 2000
 PALETTE = qualitative.Plotly
 SECTIONS = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-import numpy as np
 import pandas as pd
 
 from osteosim import cohort as cohort_mod

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from osteosim.outcomes import SURVIVAL_YEARS, km_at
+from osteosim.outcomes import km_at
 from osteosim.survival import ENDPOINTS, kaplan_meier_counts, select
 
 GROUPS = ("all", "localized", "metastatic")

@@ -8,6 +8,7 @@ import pytest
 
 from osteosim import simulate
 from osteosim.config import compose
+from osteosim.config.schema import RESOURCE_NAMES
 from osteosim.outputs import FILES, write_results
 from osteosim.pathway.log import EVENT_COLUMNS, RESOURCE_COLUMNS
 from osteosim.tables import PATIENT_COLUMNS
@@ -42,9 +43,7 @@ def test_summary_has_survival_waits_utilisation_and_provenance(default_run):
     years = {(r["group"], r["endpoint"], r["years"]) for r in summary["survival"]}
     assert {(g, e, y) for g in ("localized", "metastatic") for e in ("OS", "EFS") for y in (1, 3, 5)} <= years
     assert {w["stage"] for w in summary["waits"]} >= {"diagnosis", "neoadjuvant", "surgery", "adjuvant", "followup"}
-    assert {u["resource"] for u in summary["utilisation"]} == {
-        "imaging", "biopsy", "pathology", "chemo_bed", "theatre_ortho", "theatre_thoracic", "radiotherapy",
-        "followup_clinic"}
+    assert {u["resource"] for u in summary["utilisation"]} == set(RESOURCE_NAMES)
     assert "localized   OS" in stdout and "metastatic  EFS" in stdout and "%" in stdout
 
 

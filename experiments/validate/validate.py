@@ -64,7 +64,6 @@ def markdown(table: pd.DataFrame, patients: int, replications: int) -> str:
 
 
 def figure(table: pd.DataFrame) -> str:
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     units = list(dict.fromkeys(table["unit"]))

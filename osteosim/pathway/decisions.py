@@ -12,7 +12,7 @@ import numpy as np
 
 from osteosim import rng
 from osteosim.disease import kernels as k
-from osteosim.protocol import (PROGRESSION, T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
+from osteosim.protocol import (T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
                                T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MTX_EXTRA,
                                T_MTX_P, T_OVERT_DX, T_PATH_MEDIAN, T_PATH_SIGMA, T_PERIOP, T_PET_SENS,
                                T_REDUCED, T_TOX_DAYS, T_TOX_P, T_TRM)
