@@ -35,6 +35,28 @@ def survival_by_replication(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replication", "arm", "kpi", "value"])
 
 
+def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Median and 90th-percentile wait per stage, and utilisation per resource, for every replication × arm."""
+    from osteosim.analysis import utilisation, wait_times
+
+    rows = []
+    if not events.empty:
+        for replication, part in events.groupby("replication", sort=True):
+            waits = wait_times(part)
+            for (arm, stage), w in waits.groupby(["arm", "stage"], observed=True, sort=True):
+                rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_median_days.{stage}",
+                             "value": float(w["wait"].median())})
+                rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_p90_days.{stage}",
+                             "value": float(w["wait"].quantile(0.9))})
+    if not resources.empty:
+        for replication, part in resources.groupby("replication", sort=True):
+            for row in utilisation(part).itertuples():
+                if np.isfinite(row.utilisation_pct):
+                    rows.append({"replication": int(replication), "arm": str(row.arm),
+                                 "kpi": f"utilisation_pct.{row.resource}", "value": float(row.utilisation_pct)})
+    return pd.DataFrame(rows, columns=["replication", "arm", "kpi", "value"])
+
+
 def _t_interval(values: np.ndarray) -> tuple[float, float | None, float | None]:
     mean = float(np.mean(values))
     if len(values) < 2:

@@ -114,17 +114,20 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
 
     Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone.
     """
-    from osteosim.experiment import hazard_ratios, kpi_intervals, paired_differences, survival_by_replication
+    from osteosim.experiment import (hazard_ratios, kpi_intervals, paired_differences, service_by_replication,
+                                     survival_by_replication)
 
-    per_replication = survival_by_replication(survival)
+    events, resources = _after(events, warmup_day), _after(resources, warmup_day)
+    tables = [t for t in (survival_by_replication(survival), service_by_replication(events, resources)) if not t.empty]
+    per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival)
     several_arms = per_replication["arm"].nunique() > 1
     return {
         "survival": survival_table(survival),
         "kpis": kpi_intervals(per_replication),
         "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
         "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],
-        "waits": waits_table(_after(events, warmup_day)),
-        "utilisation": utilisation_table(_after(resources, warmup_day)),
+        "waits": waits_table(events),
+        "utilisation": utilisation_table(resources),
         "warmup_day": warmup_day,
         "counts": merge_tallies(tallies),
     }

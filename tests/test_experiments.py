@@ -98,3 +98,12 @@ def test_mifamurtide_changes_outcomes_and_books_48_infusions():
     per_patient = starts.groupby("patient_id").size()
     assert per_patient.max() == 48        # 2 a week for 12 weeks, then weekly for 24 (NICE TA235)
     assert set(starts.resource.astype(str)) == {"day_case"}
+
+
+def test_service_kpis_have_replication_intervals_after_the_warm_up():
+    results = simulate(compose(["replications=2", "output.progress=false", "cohort.accrual_years=3",
+                                "cohort.followup_years=2", "output.dashboard=false"]))
+    kpis = {r["kpi"]: r for r in results.summary["kpis"]}
+    for kpi in ("wait_median_days.surgery", "wait_p90_days.neoadjuvant", "utilisation_pct.chemo_bed", "OS1y.all"):
+        assert kpis[kpi]["replications"] == 2 and kpis[kpi]["ci_low"] <= kpis[kpi]["mean"] <= kpis[kpi]["ci_high"]
+    assert results.summary["warmup_day"] == 365.25
