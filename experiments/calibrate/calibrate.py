@@ -129,7 +129,8 @@ def set_value(text: str, key: str, value: float, note: str) -> str:
 def write_outputs(values: dict, mifamurtide: float, regorafenib: float, total_loss: float, estimates: dict,
                   targets, args) -> None:
     provenance = (f"# Provenance: experiments/calibrate/calibrate.py on {date.today().isoformat()}, commit {git_commit()},"
-                  f" seed {args.seed}, {args.patients} patients per population, loss {total_loss:.3f}.\n"
+                  f" seed {args.seed}, {args.patients} patients per population, start {args.start},"
+                  f" {'arms only' if args.arms_only else f'{args.max_evaluations} evaluations'}, loss {total_loss:.3f}.\n"
                   f"# Targets: {', '.join(targets)} (../shared/evidence/calibration_targets.csv).\n"
                   "# Fitted values are marked CALIBRATED with their prior; everything else is as in priors.yaml.\n")
     text = (ROOT / "conf/disease/priors.yaml").read_text()
