@@ -45,7 +45,7 @@ th { background: #f3f3f3; }
 
 def build_dashboard(
     patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame, summary: dict,
-    survival: pd.DataFrame | None = None,
+    survival: pd.DataFrame | None = None, aggregates: dict[str, pd.DataFrame] | None = None,
 ) -> str:
     """Return a self-contained HTML page (plotly.js embedded once, no CDN, works offline).
 
@@ -73,9 +73,11 @@ def write_dashboard(
     resources: pd.DataFrame,
     summary: dict,
     survival: pd.DataFrame | None = None,
+    aggregates: dict[str, pd.DataFrame] | None = None,
 ) -> None:
     """Write the dashboard atomically so a reader never sees a half-written page."""
-    write_text_atomically(pathlib.Path(path), build_dashboard(patients, events, resources, summary, survival))
+    write_text_atomically(pathlib.Path(path),
+                          build_dashboard(patients, events, resources, summary, survival, aggregates))
 
 
 # --- survival -------------------------------------------------------------
