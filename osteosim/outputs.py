@@ -84,7 +84,7 @@ COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
                      warmup_day: float = 0.0) -> dict:
     """summary.json (and dashboard.html) from the written tables alone."""
-    from osteosim.dashboard import write_dashboard
+    from osteosim.dashboard import validation_table, write_dashboard
     from osteosim.outcomes import summarise
 
     survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet")
@@ -97,8 +97,8 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
     if dashboard:
-        write_dashboard(staging / "dashboard.html", None, events, resources, summary, survival=survival,
-                        aggregates=patient_tables)
+        write_dashboard(staging / "dashboard.html", None, events, resources, summary, aggregates=patient_tables,
+                        validation=validation_table(staging.parent))
     return summary
 
 
@@ -136,3 +136,4 @@ def write_results(results, folder: Path, **kwargs) -> dict:
 def warmup_day(config) -> float:
     """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
     return config.cohort.warmup_years * 365.25
+
