@@ -137,3 +137,22 @@ def warmup_day(config) -> float:
     """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
     return config.cohort.warmup_years * 365.25
 
+
+def rebuild_dashboard(folder: Path) -> Path:
+    """Redraw a run folder's dashboard.html from its tables (`osteosim-report RUN_DIR`), through the
+    same batched aggregation as the run, so it works for any number of patients. A complete folder
+    stays complete: the dashboard is derived, so its checksum is recorded anew."""
+    import json
+
+    from osteosim.dashboard import validation_table, write_dashboard
+    from osteosim.integrity import is_complete, seal
+
+    complete = is_complete(folder)
+    _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    write_dashboard(folder / "dashboard.html", None, _read(folder / "events.parquet"),
+                    _read(folder / "resources.parquet"), summary, aggregates=patient_tables,
+                    validation=validation_table(folder))
+    if complete:
+        seal(folder, FILES)
+    return folder / "dashboard.html"

@@ -21,6 +21,7 @@ from osteosim import dashboard, dashboard_service
 from osteosim import io as atomic_io
 from osteosim.analysis import utilisation, wait_times, weekly_use
 from osteosim.config import compose
+from osteosim.integrity import is_complete
 from osteosim.outcomes import summarise_patients
 
 MAX_BYTES = 15 * 1024 * 1024
@@ -125,6 +126,17 @@ def test_empty_inputs_say_no_data():
     page = dashboard.build_dashboard(None, pd.DataFrame(), pd.DataFrame(), {})
     assert page.count('class="no-data"') == 6  # outcomes, flow, time to stage, waits, capacity, summary
     assert "Plotly.newPlot(" not in page
+
+
+def test_report_rebuilds_a_run_dashboard_and_the_folder_stays_complete(default_run, tmp_path):
+    from osteosim import report
+
+    folder = shutil.copytree(default_run, tmp_path / "run")
+    written = (folder / "dashboard.html").read_bytes()
+    (folder / "dashboard.html").unlink()
+    report.main([str(folder)])
+    assert (folder / "dashboard.html").read_bytes() == written  # the same page, from the tables alone
+    assert is_complete(folder)
 
 
 # --- analyses behind the figures ------------------------------------------------
