@@ -2,14 +2,17 @@
 
 Each function turns one batch of the patients table into a small count table; `merge` sums the
 tables of all batches. The dashboard draws from these tables alone, never from the patients.
+Times are rounded to whole days (`RESOLUTION_DAYS`): a curve is drawn with a few hundred points,
+and the tables stay at most ~5,500 times per curve however many patients there are.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from osteosim.survival import DAYS_PER_YEAR, ENDPOINTS, RESOLUTION_DAYS
+from osteosim.survival import DAYS_PER_YEAR, ENDPOINTS
 
+RESOLUTION_DAYS = 1.0
 SUBGROUP_KEYS = ["arm", "subgroup", "level", "endpoint", "years", "event"]
 INCIDENCE_KEYS = ["arm", "analysis", "years", "outcome"]
 FLOW_KEYS = ["arm", "source", "target"]
@@ -33,7 +36,13 @@ def _years(days: np.ndarray) -> np.ndarray:
 
 
 def _count(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return frame.groupby(keys, sort=False).size().rename("count").reset_index()
+    """Rows per distinct key; categorical keys keep a batch's memory small (no Python strings per row)."""
+    return frame.groupby(keys, sort=False, observed=True).size().rename("count").reset_index()
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    """Categories back to text, so tables of different batches concatenate and merge cleanly."""
+    return table.astype({c: str for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)})
 
 
 def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
@@ -45,16 +54,16 @@ def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
         "histologic response": np.where(good.isna(), "not assessed", np.where(good.fillna(False), "good", "poor")),
         "complete remission": np.where(patients["csr"].astype(bool), "CSR", "no CSR"),
     }
-    arm = patients["arm"].astype(str).to_numpy()
+    arm = pd.Categorical(patients["arm"].astype(str))
     parts = []
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
         for subgroup, level in levels.items():
-            parts.append(pd.DataFrame({"arm": arm[keep], "subgroup": subgroup, "level": level[keep],
-                                       "endpoint": endpoint, "years": _years(days[keep]),
-                                       "event": patients[event_col].to_numpy(dtype=bool)[keep]}))
-    return _count(pd.concat(parts, ignore_index=True), SUBGROUP_KEYS)
+            rows = pd.DataFrame({"arm": arm[keep], "level": pd.Categorical(level[keep]), "years": _years(days[keep]),
+                                 "event": patients[event_col].to_numpy(dtype=bool)[keep]})
+            parts.append(_count(rows, ["arm", "level", "years", "event"]).assign(subgroup=subgroup, endpoint=endpoint))
+    return _plain(pd.concat(parts, ignore_index=True)[[*SUBGROUP_KEYS, "count"]])
 
 
 def incidence(patients: pd.DataFrame) -> pd.DataFrame:
@@ -74,9 +83,10 @@ def incidence(patients: pd.DataFrame) -> pd.DataFrame:
     for analysis, days_col, outcome in [("relapse", "efs_days", first), ("death", "os_days", death)]:
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        parts.append(pd.DataFrame({"arm": arm[keep], "analysis": analysis, "years": _years(days[keep]),
-                                   "outcome": outcome[keep]}))
-    return _count(pd.concat(parts, ignore_index=True), INCIDENCE_KEYS)
+        rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(days[keep]),
+                             "outcome": pd.Categorical(outcome[keep])})
+        parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=analysis))
+    return _plain(pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]])
 
 
 def flow(patients: pd.DataFrame) -> pd.DataFrame:
@@ -93,18 +103,17 @@ def flow(patients: pd.DataFrame) -> pd.DataFrame:
         present.append(cause == label)
     names.append("Alive at end of follow-up")
     present.append(cause == "")
-    last = np.zeros(n, dtype=np.int64)
-    sources, targets = [], []
-    for j in range(1, len(names)):
+    arm = pd.Categorical(patients["arm"].astype(str))
+    k, last, keys = len(names), np.zeros(n, dtype=np.int64), []
+    for j in range(1, k):  # a link is coded as integers, (arm × k + source) × k + target, to stay small
         moved = present[j]
-        sources.append(last[moved])
-        targets.append(np.full(moved.sum(), j))
+        keys.append((arm.codes[moved].astype(np.int64) * k + last[moved]) * k + j)
         last[moved] = j
-    arm = patients["arm"].astype(str).to_numpy()
-    order = np.concatenate([np.flatnonzero(p) for p in present[1:]]) if n else np.array([], int)
-    links = pd.DataFrame({"arm": arm[order], "source": np.asarray(names)[np.concatenate(sources)],
-                          "target": np.asarray(names)[np.concatenate(targets)]})
-    return _count(links, FLOW_KEYS)
+    counts = np.bincount(np.concatenate(keys), minlength=len(arm.categories) * k * k)
+    code = np.flatnonzero(counts)
+    names = np.asarray(names)
+    return pd.DataFrame({"arm": np.asarray(arm.categories)[code // (k * k)], "source": names[code // k % k],
+                         "target": names[code % k], "count": counts[code]})
 
 
 def timing(patients: pd.DataFrame) -> pd.DataFrame:

@@ -114,5 +114,6 @@ def _forest(hazard_ratios: list[dict]) -> str:
         "%{customdata[2]} patients<extra></extra>"))
     fig.add_vline(x=1, line_dash="dash", line_color="#888")
     style(fig, "Hazard ratio against the reference arm<br>Cox, 95% CI (ratio, log scale; < 1 favours the arm)",
-          xaxis_title="Hazard ratio", xaxis_type="log", showlegend=False)
+          xaxis_title="Hazard ratio", xaxis_type="log", showlegend=False,
+          xaxis_range=np.log10([min(table["ci_low"].min(), 1) / 1.2, max(table["ci_high"].max(), 1) * 1.2]))
     return figure_html(fig, "fig-forest", table.drop(columns="label")[::-1])
