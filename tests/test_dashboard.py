@@ -3,6 +3,7 @@ of the default run and of a two-arm experiment in headless Chromium from file://
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import pathlib
@@ -10,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -77,6 +79,14 @@ def test_plotlyjs_inline_once_every_figure_drawn_with_its_csv(tables):
                   "Patient flow", "Time from diagnosis to each stage", "chemo_bed: in use, rostered capacity",
                   "Chemotherapy bed-days per week", "busiest weeks", "Single arm: no hazard ratio"]:
         assert title in page
+
+
+def test_csv_links_hold_the_table_behind_the_figure(tables):
+    page = dashboard.build_dashboard(*tables)
+    href = re.search(r'download="fig-km-os-arm.csv" href="data:text/csv;charset=utf-8,([^"]*)"', page)[1]
+    table = pd.read_csv(io.StringIO(unquote(href)))
+    assert list(table.columns) == ["arm", "level", "years", "estimate", "ci_low", "ci_high", "at_risk"]
+    assert table["estimate"].between(0, 1).all() and table["at_risk"].iloc[0] == len(tables[0])
 
 
 def test_summary_table_shows_survival_as_percent(tables):
