@@ -65,3 +65,30 @@ def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
     run_end = ordered.groupby(RUN_KEYS, observed=True)["day"].transform("max")
     next_day = ordered.groupby(keys, observed=True)["day"].shift(-1)
     return ordered.assign(duration=next_day.fillna(run_end) - ordered["day"])
+
+
+def weekly_use(resources: pd.DataFrame) -> pd.DataFrame:
+    """Unit-days in use, offered and queued per (arm, resource, week), averaged over replications.
+
+    Exact, not binned by change point: between change points each level is constant, so its
+    running integral is piecewise linear and its value at every week boundary is an interpolation.
+    In-use days of the chemotherapy beds are bed-days. Offered days are NaN when capacity is infinite.
+    """
+    rows = []
+    for (replication, arm, resource), run in with_durations(resources).groupby(
+            RUN_KEYS + ["resource"], observed=True, sort=False):
+        times = np.append(run["day"].to_numpy(), run["day"].iloc[-1] + run["duration"].iloc[-1])
+        bounds = np.arange(np.floor(times[0] / 7) * 7, times[-1] + 7, 7)
+        per_week = {}
+        for column, name in [("in_use", "in_use_days"), ("capacity", "offered_days"), ("queue_length", "queued_days")]:
+            level = run[column].to_numpy(dtype=np.float64)
+            running = np.append(0.0, np.cumsum(level * run["duration"].to_numpy()))
+            per_week[name] = np.diff(np.interp(bounds, times, running)) if np.isfinite(level).all() \
+                else np.full(len(bounds) - 1, np.nan)
+        rows.append(pd.DataFrame({"replication": replication, "arm": arm, "resource": resource,
+                                  "week_start_day": bounds[:-1], **per_week}))
+    if not rows:
+        return pd.DataFrame(columns=["arm", "resource", "week_start_day", "in_use_days", "offered_days", "queued_days"])
+    table = pd.concat(rows, ignore_index=True).astype({"arm": str, "resource": str})
+    return table.groupby(["arm", "resource", "week_start_day"], sort=True)[
+        ["in_use_days", "offered_days", "queued_days"]].mean().reset_index()

@@ -60,18 +60,22 @@ def _read(path: Path, columns=None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns) if path.exists() else pd.DataFrame()
 
 
-def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict]]:
-    """Survival counts and tallies of a patients file, read in batches so any size fits in memory."""
+def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict], dict[str, pd.DataFrame]]:
+    """Survival counts, tallies and the dashboard's aggregates (osteosim.aggregates) of a patients
+    file, read in batches so any size fits in memory."""
+    from osteosim import aggregates
     from osteosim.outcomes import tally
     from osteosim.survival import merge_counts, survival_counts
 
-    counts, tallies = merge_counts([]), []
+    counts, tallies, dashboard = merge_counts([]), [], aggregates.merge([])
     if path.exists():
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=SUMMARY_COLUMNS):
+        columns = list(dict.fromkeys(SUMMARY_COLUMNS + aggregates.COLUMNS))
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
             frame = batch.to_pandas()
-            counts = merge_counts([counts, survival_counts(frame)])  # the running total stays small
+            counts = merge_counts([counts, survival_counts(frame)])  # the running totals stay small
+            dashboard = aggregates.merge([dashboard, aggregates.batch(frame)])
             tallies.append(tally(frame))
-    return counts, tallies
+    return counts, tallies, dashboard
 
 
 COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
@@ -80,10 +84,10 @@ COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
                      warmup_day: float = 0.0) -> dict:
     """summary.json (and dashboard.html) from the written tables alone."""
-    from osteosim.dashboard import write_dashboard
+    from osteosim.dashboard import validation_table, write_dashboard
     from osteosim.outcomes import summarise
 
-    survival, tallies = patient_aggregates(staging / "patients.parquet")
+    survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet")
     events = _read(staging / "events.parquet")
     resources = _read(staging / "resources.parquet")
     several_arms = survival["arm"].nunique() > 1
@@ -93,7 +97,8 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
     if dashboard:
-        write_dashboard(staging / "dashboard.html", None, events, resources, summary, survival=survival)
+        write_dashboard(staging / "dashboard.html", None, events, resources, summary, aggregates=patient_tables,
+                        validation=validation_table(staging.parent))
     return summary
 
 
@@ -131,3 +136,23 @@ def write_results(results, folder: Path, **kwargs) -> dict:
 def warmup_day(config) -> float:
     """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
     return config.cohort.warmup_years * 365.25
+
+
+def rebuild_dashboard(folder: Path) -> Path:
+    """Redraw a run folder's dashboard.html from its tables (`osteosim-report RUN_DIR`), through the
+    same batched aggregation as the run, so it works for any number of patients. A complete folder
+    stays complete: the dashboard is derived, so its checksum is recorded anew."""
+    import json
+
+    from osteosim.dashboard import validation_table, write_dashboard
+    from osteosim.integrity import is_complete, seal
+
+    complete = is_complete(folder)
+    _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    write_dashboard(folder / "dashboard.html", None, _read(folder / "events.parquet"),
+                    _read(folder / "resources.parquet"), summary, aggregates=patient_tables,
+                    validation=validation_table(folder))
+    if complete:
+        seal(folder, FILES)
+    return folder / "dashboard.html"

@@ -1,4 +1,5 @@
 """``osteosim-report SWEEP_DIR``: one table and one dashboard from a whole Hydra sweep.
+``osteosim-report RUN_DIR``: the run's dashboard.html redrawn from its tables.
 
 A sweep (``osteosim -m ...``) leaves one run folder per job; planners want to read a KPI against
 the parameters they swept, not open forty dashboards. This collects every complete job
@@ -119,6 +120,11 @@ def collect(root: Path) -> tuple[pd.DataFrame, list[str], list[Path]]:
     return table, [columns[key] for key in swept], incomplete
 
 
+def is_run_folder(folder: Path) -> bool:
+    """A single run's folder: its patients table and summary (a sweep folder has neither at its top)."""
+    return (folder / "patients.parquet").is_file() and (folder / "summary.json").is_file()
+
+
 def report(root: Path) -> tuple[Path, Path, list[Path]]:
     """Write sweep.parquet and sweep_dashboard.html into `root`; returns their paths and the incomplete jobs."""
     from osteosim.sweep_dashboard import write_sweep_dashboard
@@ -131,7 +137,7 @@ def report(root: Path) -> tuple[Path, Path, list[Path]]:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not argparse's usage block
-        _fail(f"{message} (usage: osteosim-report SWEEP_DIR)")
+        _fail(f"{message} (usage: osteosim-report SWEEP_DIR or RUN_DIR)")
 
 
 def _fail(message: str) -> None:
@@ -142,9 +148,16 @@ def _fail(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``osteosim-report``."""
     parser = _Parser(prog="osteosim-report", description="Collect an osteosim sweep (a Hydra multirun folder) into "
-                     f"{TABLE} (one row per job x arm x KPI, with 95%% CIs) and {DASHBOARD}.")
-    parser.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR", help="the sweep folder, e.g. multirun/<date>/<time>")
+                     f"{TABLE} (one row per job x arm x KPI, with 95%% CIs) and {DASHBOARD}; or redraw a single "
+                     "run folder's dashboard.html from its tables.")
+    parser.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR",
+                        help="the sweep folder, e.g. multirun/<date>/<time>, or a run folder")
     args = parser.parse_args(argv)
+    if is_run_folder(args.sweep_dir):
+        from osteosim.outputs import rebuild_dashboard
+
+        print(f"run dashboard: {rebuild_dashboard(args.sweep_dir)}")
+        return
     try:
         table, dashboard, incomplete = report(args.sweep_dir)
     except ReportError as error:

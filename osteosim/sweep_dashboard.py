@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from osteosim.dashboard import PALETTE, _figure_html, _style, _translucent, html_page
 from osteosim.io import write_text_atomically
+from osteosim.page import PALETTE, figure_html, html_page, style, translucent
 
 
 _MARGIN = dict(l=60, r=20, t=110, b=50)  # room for the title above the KPI menu
@@ -47,14 +47,14 @@ def kpi_lines(table: pd.DataFrame, swept: list[str]) -> go.Figure:
             if group["ci_low"].notna().any():
                 x = list(group[x_name]) + list(group[x_name])[::-1]
                 y = list(group["ci_high"]) + list(group["ci_low"])[::-1]
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=_translucent(colour), line=dict(width=0),
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=translucent(colour), line=dict(width=0),
                                          hoverinfo="skip", showlegend=False, visible=kpi == kpis[0]))
                 owners.append(kpi)
             fig.add_trace(go.Scatter(x=group[x_name], y=group["estimate"], mode="lines+markers", name=label,
                                      line=dict(color=colour), visible=kpi == kpis[0]))
             owners.append(kpi)
     fig.update_layout(updatemenus=_menu(kpis, [[owner == kpi for owner in owners] for kpi in kpis]))
-    return _style(fig, kpis[0], xaxis_title=x_name, yaxis_title="estimate (95% CI band)").update_layout(margin=_MARGIN)
+    return style(fig, kpis[0], xaxis_title=x_name, yaxis_title="estimate (95% CI band)").update_layout(margin=_MARGIN)
 
 
 def kpi_heatmaps(table: pd.DataFrame, swept: list[str]) -> go.Figure:
@@ -68,13 +68,13 @@ def kpi_heatmaps(table: pd.DataFrame, swept: list[str]) -> go.Figure:
                                  colorscale="Viridis", texttemplate="%{z:.3g}", visible=not labels))
         labels.append(f"{kpi} ({arm})")
     fig.update_layout(updatemenus=_menu(labels, [[i == j for j in range(len(labels))] for i in range(len(labels))]))
-    return _style(fig, labels[0], xaxis_title=x_name, yaxis_title=y_name).update_layout(margin=_MARGIN)
+    return style(fig, labels[0], xaxis_title=x_name, yaxis_title=y_name).update_layout(margin=_MARGIN)
 
 
 def build_sweep_dashboard(table: pd.DataFrame, swept: list[str]) -> str:
-    figures = [_figure_html(kpi_lines(table, swept), "kpi-lines")]
+    figures = [figure_html(kpi_lines(table, swept), "kpi-lines", table)]
     if len(swept) == 2:
-        figures.append(_figure_html(kpi_heatmaps(table, swept), "kpi-heatmap"))
+        figures.append(figure_html(kpi_heatmaps(table, swept), "kpi-heatmap", table))
     jobs = table.drop_duplicates("job")[["job", "overrides"]]
     rows = "".join(f"<tr><td>{job}</td><td style='text-align:left'>{html.escape(str(o))}</td></tr>"
                    for job, o in jobs.itertuples(index=False))
