@@ -87,6 +87,7 @@ class DiseaseConfig:
     detect_log10: float = bounded(MISSING, 0.0, 13.0)
     symptom_log10: float = bounded(MISSING, 0.0, 13.0)
     overt_log10_at_diagnosis: float = bounded(MISSING, 0.0, 13.0)
+    missed_lesion_log10_below_detection: float = non_negative()
     progression_log10_margin: float = positive()
     ct_nodule_sensitivity: float = probability()
     pet_bone_sensitivity: float = probability()

@@ -13,7 +13,7 @@ import numpy as np
 from osteosim import rng
 from osteosim.disease import kernels as k
 from osteosim.protocol import (T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
-                               T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MTX_EXTRA,
+                               T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MISSED_BELOW, T_MTX_EXTRA,
                                T_MTX_P, T_OVERT_DX, T_PATH_MEDIAN, T_PATH_SIGMA, T_PERIOP, T_PET_SENS,
                                T_REDUCED, T_TOX_DAYS, T_TOX_P, T_TRM)
 
@@ -50,12 +50,12 @@ def staging(seed, pid, true_met, true_nodules, T):
 
 @nb.njit(cache=True)
 def apply_staging(state, day, true_met, staged, T, params):
-    """Overt metastases that staging found are overt; every lesion missed stays occult (one log under detection)."""
+    """Overt metastases that staging found are overt; lesions staging missed stay occult, below detection."""
     state = k.advance(state, day, params)
     if true_met != NONE and staged != NONE:
         return k.with_overt(state, T[T_OVERT_DX])
     if true_met != NONE:
-        return k.fold_invisible_overt(k.with_overt(state, params[k.P_DETECT] - 1.0), day, params)
+        return k.fold_invisible_overt(k.with_overt(state, params[k.P_DETECT] - T[T_MISSED_BELOW]), day, params)
     return state
 
 
