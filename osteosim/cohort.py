@@ -17,7 +17,6 @@ DAYS_PER_YEAR = 365.25
 MET_PATTERNS = ("none", "lung", "extrapulmonary", "multisystem")
 NONE, LUNG, EXTRAPULMONARY, MULTISYSTEM = range(4)
 COHORT_STREAM = 1 << 41  # the stream of the referral process itself
-LN2 = np.log(2.0)
 
 
 @dataclass

@@ -23,7 +23,6 @@ GROWTH = 3         # log10 growth per day (patient-specific)
 SENSITIVITY = 4    # log10 kill of one full-dose 5-week MAP cycle on bulk tumour
 PRIMARY_KILL = 5   # log10 kill accumulated by the primary before surgery
 DETECT_DAY = 6     # first day the occult burden reached the detection threshold (inf: not yet)
-N_STATE = 7
 
 # ------------------------------------------------------------- parameter vector
 P_MICRO_MULT = 0      # micrometastases are killed more per cycle than bulk (x this)
@@ -47,7 +46,6 @@ P_RELAPSE_PFS_HR = 17 # arm modifier: hazard ratio on that progression (relapse 
 P_RELAPSE_SHAPE = 18  # Weibull shape of survival after relapse
 N_PARAMS = 19
 
-LN10 = np.log(10.0)
 
 
 @nb.njit(cache=True)
