@@ -1,6 +1,6 @@
 """osteosim benchmarks: speed and memory of both engines, each against a baseline run here.
 
-    .venv/bin/python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py            # everything (about 6 minutes on 2 cores)
     .venv/bin/python benchmarks/run.py --quick    # skip the 10-million-patient point
 
 Every benchmark prints its measurements, its ratio against a baseline measured in the same
