@@ -256,7 +256,7 @@ def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, f
                 return STOPPED, t
             if ev[0]:  # events asked for
                 _begin(ev, t, S_FOLLOWUP, R_CLINIC)
-            found = t >= detect
+            found = dec.followup_imaging_finds(t, detect, state, T)
             t = t + T[T_CLINIC]
             if t >= limit:
                 return STOPPED, t
@@ -378,9 +378,11 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
                                   site_cdf, T, params, days, flags, ev)
     if status == OK and flags[2] >= 0:
         site = int(flags[2])
-        cr2 = dec.second_remission(seed, pid, site, staged, T, cr2_by_site)
+        grown = k.log10_past_detection(t, detect, state, params)
+        cr2 = dec.second_remission(seed, pid, site, staged, grown, T, cr2_by_site)
         flags[3] = 1.0 if cr2 else 0.0
-        disease_death = t + k.post_relapse_survival_days(cr2, seed, pid, params)
+        clock = k.post_relapse_clock_start(t, detect, state, params)
+        disease_death = clock + k.post_relapse_survival_days(cr2, seed, pid, params)
         if disease_death > horizon:
             disease_death = np.inf
         limit = min(limit, disease_death)

@@ -103,7 +103,10 @@ def _forest(hazard_ratios: list[dict]) -> str:
     """Cox hazard ratio with 95% CI per arm and endpoint, on a log axis (1 = no difference)."""
     if not hazard_ratios:
         return '<p class="no-data">Single arm: no hazard ratio against a reference arm.</p>'
-    table = pd.DataFrame(hazard_ratios)
+    table = pd.DataFrame(hazard_ratios).dropna(subset=["hazard_ratio"]).astype(
+        {"hazard_ratio": float, "ci_low": float, "ci_high": float})
+    if table.empty:
+        return '<p class="no-data">Hazard ratios not estimable yet (too few events in this run).</p>'
     table = table.assign(label=table["arm"] + " vs " + table["reference"] + ": " + table["endpoint"])[::-1]
     fig = go.Figure(go.Scatter(
         x=table["hazard_ratio"], y=table["label"], mode="markers", marker=dict(size=10, symbol="square"),

@@ -98,6 +98,7 @@ MAX_COX_PATIENTS = 500_000   # above this, every k-th patient (deterministic) en
 def hazard_ratios(patients: pd.DataFrame, reference: str) -> list[dict]:
     """Cox hazard ratio (95% CI) of each arm against the reference, for OS and EFS, all patients pooled."""
     from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
 
     arms = [a for a in patients["arm"].astype(str).unique() if a != reference]
     if not arms:
@@ -110,14 +111,19 @@ def hazard_ratios(patients: pd.DataFrame, reference: str) -> list[dict]:
         for endpoint, (days, event) in ENDPOINTS.items():
             frame = pd.DataFrame({"t": pair[days], "e": pair[event].astype(int),
                                   "treated": (pair["arm"].astype(str) == arm).astype(int)}).dropna()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = CoxPHFitter().fit(frame, "t", "e")
+            row = {"arm": arm, "reference": reference, "endpoint": endpoint, "hazard_ratio": None,
+                   "ci_low": None, "ci_high": None, "patients": int(len(frame)), "subsampled_every": step}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = CoxPHFitter().fit(frame, "t", "e")
+            except ConvergenceError:   # e.g. no events yet in a short run: the ratio is not estimable
+                out.append(row)
+                continue
             ci = np.exp(fit.confidence_intervals_.loc["treated"].to_numpy())
-            out.append({"arm": arm, "reference": reference, "endpoint": endpoint,
-                        "hazard_ratio": round(float(np.exp(fit.params_["treated"])), 4),
-                        "ci_low": round(float(ci[0]), 4), "ci_high": round(float(ci[1]), 4),
-                        "patients": int(len(frame)), "subsampled_every": step})
+            row.update(hazard_ratio=round(float(np.exp(fit.params_["treated"])), 4),
+                       ci_low=round(float(ci[0]), 4), ci_high=round(float(ci[1]), 4))
+            out.append(row)
     return out
 
 

@@ -20,7 +20,8 @@ SITE_CODES = RELAPSE_SITE_NAMES + ("progression",)
  T_DOSE_P, T_REDUCED, T_MTX_P, T_MTX_EXTRA, T_SURG_TO_ADJ, T_SURG_TO_MET, T_SURG_SESSION, T_MET_SESSION,
  T_LIMB_SALVAGE, T_RT_DAYS, T_CLINIC, T_RELAPSE_SURGERY, T_SECOND_LINE_N, T_SECOND_LINE_INTERVAL, T_IE_STAY,
  T_TRM, T_PERIOP, T_CSR_LUNG, T_CSR_EXTRA, T_CSR_MULTI, T_AXIAL_RESECTABLE, T_CT_SENS, T_PET_SENS,
- T_BILATERAL, T_OVERT_DX, T_CR2_FACTOR, T_NEOADJUVANT, T_ADJUVANT, T_MISSED_BELOW, N_T) = range(38)
+ T_BILATERAL, T_OVERT_DX, T_CR2_FACTOR, T_NEOADJUVANT, T_ADJUVANT, T_MISSED_BELOW, T_SURVEILLANCE_BLIND,
+ T_CR2_BURDEN_FACTOR, N_T) = range(40)
 
 
 # columns of Protocol.visits; phase and resource are indices into schema.VISIT_PHASES / VISIT_RESOURCES
@@ -97,6 +98,9 @@ def pack(cfg: Config) -> Protocol:
     s[T_OVERT_DX] = d.overt_log10_at_diagnosis
     s[T_MISSED_BELOW] = d.missed_lesion_log10_below_detection
     s[T_CR2_FACTOR] = d.cr2_factor_metastatic_at_diagnosis
+    s[T_CR2_BURDEN_FACTOR] = d.cr2_factor_per_log10_past_detection
+    # log10 a relapse grows past what CT sees before the arm's follow-up imaging sees it
+    s[T_SURVEILLANCE_BLIND] = d.xray_detect_log10_above_ct if arm.surveillance_imaging == "xray" else 0.0
     s[T_NEOADJUVANT] = float(arm.neoadjuvant_chemotherapy)
     s[T_ADJUVANT] = float(arm.adjuvant_chemotherapy)
     cdf = np.cumsum([d.relapse_site_probabilities[name] for name in RELAPSE_SITE_NAMES])

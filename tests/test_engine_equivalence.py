@@ -34,6 +34,7 @@ def both_engines(*overrides: str):
     ["seed=3", "arm=surgery_alone", "cohort.metastatic_fraction=0.5"],
     ["seed=4", "cohort.followup_years=1", "replications=2"],
     ["seed=5", "arm=mifamurtide", "cohort.metastatic_fraction=0.3"],   # arm visits beside the pathway
+    ["seed=6", "arm=xray_surveillance", "disease.cr2_factor_per_log10_past_detection=0.5"],
 ])
 def test_cohort_and_des_give_the_same_patients_and_events(overrides):
     des, cohort = both_engines(*overrides)

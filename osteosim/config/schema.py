@@ -88,6 +88,7 @@ class DiseaseConfig:
     symptom_log10: float = bounded(MISSING, 0.0, 13.0)
     overt_log10_at_diagnosis: float = bounded(MISSING, 0.0, 13.0)
     missed_lesion_log10_below_detection: float = non_negative()
+    xray_detect_log10_above_ct: float = non_negative()
     progression_log10_margin: float = positive()
     ct_nodule_sensitivity: float = probability()
     pet_bone_sensitivity: float = probability()
@@ -97,6 +98,7 @@ class DiseaseConfig:
     relapse_site_probabilities: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
     cr2_probability: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
     cr2_factor_metastatic_at_diagnosis: float = probability()
+    cr2_factor_per_log10_past_detection: float = probability()
     cr2_cure_fraction: float = probability()
     cr2_median_survival_days: float = positive()
     no_cr2_median_survival_days: float = positive()
@@ -179,6 +181,7 @@ class ResourcesConfig:
 
 # ---------------------------------------------------------------- arm and scenario
 VISIT_PHASES = ("adjuvant", "maintenance", "relapse")
+SURVEILLANCE_IMAGING = ("ct", "xray")   # chest imaging at follow-up visits
 VISIT_RESOURCES = ("day_case", "chemo_bed", "followup_clinic")
 
 
@@ -210,6 +213,7 @@ class ArmConfig:
     immunotherapy_log10_kill: float = non_negative(0.0)
     post_relapse_mortality_hr: float = positive(1.0)
     relapse_pfs_hr: float = positive(1.0)
+    surveillance_imaging: str = choice("ct", *SURVEILLANCE_IMAGING)
     visits: list[ArmVisits] = field(default_factory=list)
 
 

@@ -134,6 +134,28 @@ def symptom_day(detect_day, s, params):
 
 
 @nb.njit(cache=True)
+def log10_past_detection(day, crossing, s, params):
+    """How far (log10) a relapse grew past what CT sees before it was found on `day`.
+
+    Capped at the symptom threshold: a relapse is found by symptoms at the latest.
+    """
+    if crossing == np.inf:
+        return 0.0
+    return min(max(0.0, (day - crossing) * s[GROWTH]), params[P_SYMPTOM] - params[P_DETECT])
+
+
+@nb.njit(cache=True)
+def post_relapse_clock_start(found_day, crossing, s, params):
+    """The day survival after relapse is counted from: when the relapse causes symptoms, or when
+    it was found if that is later. Finding a relapse sooner therefore adds no survival by itself
+    (no lead-time gain); earlier detection helps only through second remission.
+    """
+    if crossing == np.inf:
+        return found_day
+    return max(found_day, symptom_day(crossing, s, params))
+
+
+@nb.njit(cache=True)
 def end_of_treatment_outcome(s, day, seed, patient, params):
     """(state, day a relapse becomes detectable; inf = cured) at the end of treatment.
 

@@ -15,7 +15,7 @@ from osteosim.disease import kernels as k
 from osteosim.protocol import (T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
                                T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MISSED_BELOW, T_MTX_EXTRA,
                                T_MTX_P, T_OVERT_DX, T_PATH_MEDIAN, T_PATH_SIGMA, T_PERIOP, T_PET_SENS,
-                               T_REDUCED, T_TOX_DAYS, T_TOX_P, T_TRM)
+                               T_CR2_BURDEN_FACTOR, T_REDUCED, T_SURVEILLANCE_BLIND, T_TOX_DAYS, T_TOX_P, T_TRM)
 
 NONE, LUNG, EXTRAPULMONARY, MULTISYSTEM = 0, 1, 2, 3
 SECOND_LINE_COURSE_BASE = 100   # keyed-draw index of second-line courses
@@ -106,10 +106,20 @@ def relapse_site(seed, pid, cdf):
 
 
 @nb.njit(cache=True)
-def second_remission(seed, pid, site, staged, T, cr2_by_site):
-    """CR2 by relapse site, less likely for patients metastatic at diagnosis."""
+def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_site):
+    """CR2 by relapse site, less likely for patients metastatic at diagnosis and (a scenario
+    assumption, factor 1 by default) for relapses that grew further past CT's threshold before
+    they were found."""
     p = cr2_by_site[site] * (T[T_CR2_FACTOR] if staged != NONE else 1.0)
+    p *= T[T_CR2_BURDEN_FACTOR] ** log10_past_detection
     return rng.bernoulli(seed, pid, rng.CR2, 0, p)
+
+
+@nb.njit(cache=True)
+def followup_imaging_finds(day, crossing, state, T):
+    """Chest imaging at a follow-up visit finds a relapse once it has grown past what the arm's
+    modality sees (CT: the detection threshold; X-ray: T_SURVEILLANCE_BLIND log10 more)."""
+    return day >= crossing + T[T_SURVEILLANCE_BLIND] / state[k.GROWTH]
 
 
 @nb.njit(cache=True)

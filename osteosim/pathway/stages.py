@@ -217,7 +217,9 @@ def survivorship(run, pid: int):
         yield env.timeout(max(0.0, visit - env.now))
         found = []
         yield from use(env, run.resources["followup_clinic"], run.T[T_CLINIC], patient=pid, stage="followup",
-                       events=run.events, on_start=lambda day: found.append(day >= detect))
+                       events=run.events,
+                       on_start=lambda day: found.append(dec.followup_imaging_finds(day, detect, run.states[pid],
+                                                                                     run.T)))
         if found[0]:
             declare_relapse(run, pid, dec.relapse_site(run.seed, pid, p.relapse_site_cdf), "followup")
             return
@@ -256,10 +258,12 @@ def arm_visit_series(run, pid: int, spec, start: float):
 def relapse_care(run, pid: int):
     """Second-line surgery when a second remission is possible, second-line chemotherapy; then the disease decides."""
     rec, env, T = run.rec, run.env, run.T
-    site = rec.relapse_site[pid]
-    cr2 = dec.second_remission(run.seed, pid, site, rec.met_status[pid], T, run.protocol.cr2_by_site)
+    site, crossing, state = rec.relapse_site[pid], run.relapse_detect_day[pid], run.states[pid]
+    grown = k.log10_past_detection(env.now, crossing, state, run.params)
+    cr2 = dec.second_remission(run.seed, pid, site, rec.met_status[pid], grown, T, run.protocol.cr2_by_site)
     rec.cr2[pid] = float(cr2)
-    run.watch_death(pid, env.now + k.post_relapse_survival_days(cr2, run.seed, pid, run.params), "osteosarcoma")
+    clock = k.post_relapse_clock_start(env.now, crossing, state, run.params)
+    run.watch_death(pid, clock + k.post_relapse_survival_days(cr2, run.seed, pid, run.params), "osteosarcoma")
     if cr2:
         yield env.timeout(T[T_RELAPSE_SURGERY])
         theatre = "theatre_thoracic" if site in LUNG_SITES else "theatre_ortho"
