@@ -20,7 +20,7 @@ TIMING_KEYS = ["arm", "stage", "week"]
 KEYS = {"subgroups": SUBGROUP_KEYS, "incidence": INCIDENCE_KEYS, "flow": FLOW_KEYS, "timing": TIMING_KEYS}
 COLUMNS = ["arm", "met_status", "good_response", "csr", "diagnosis_day", "chemo_start_day", "surgery_day",
            "metastasectomy_day", "rt_start_day", "adjuvant_start_day", "end_of_treatment_day", "relapse_day", "cr2",
-           "death_cause", "efs_days", "efs_event", "os_days", "os_event"]
+           "second_malignancy_day", "death_cause", "efs_days", "efs_event", "os_days", "os_event"]
 CENSORED = ""
 # Sankey stages in pathway order; a patient passes through those whose day column is set
 FLOW_STAGES = [("Referred", None), ("Diagnosed", "diagnosis_day"), ("Neoadjuvant chemo", "chemo_start_day"),
@@ -69,14 +69,17 @@ def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
 def incidence(patients: pd.DataFrame) -> pd.DataFrame:
     """(arm, analysis, years, outcome) -> count, the data of the competing-risk curves.
 
-    'relapse': first event (efs_days) is relapse/progression or death without relapse;
+    'relapse': first event (efs_days) is relapse/progression, second malignancy or death without either;
     'death': death (os_days) by cause. `CENSORED` marks patients followed without the event.
     """
     arm = patients["arm"].astype(str).to_numpy()
-    relapsed = patients["relapse_day"].notna().to_numpy()
+    relapse = patients["relapse_day"].to_numpy(dtype=np.float64)
+    second = patients["second_malignancy_day"].to_numpy(dtype=np.float64)
+    second_first = ~np.isnan(second) & ~(relapse <= second)
     efs_event = patients["efs_event"].to_numpy(dtype=bool)
-    first = np.where(relapsed & efs_event, "relapse / progression",
-                     np.where(efs_event, "death without relapse", CENSORED))
+    first = np.where(second_first, "second malignancy",
+                     np.where(~np.isnan(relapse) & efs_event, "relapse / progression",
+                              np.where(efs_event, "death without relapse", CENSORED)))
     cause = patients["death_cause"].astype(str).to_numpy()
     death = np.where(patients["os_event"].to_numpy(dtype=bool), cause, CENSORED)
     parts = []

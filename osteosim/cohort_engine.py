@@ -382,7 +382,7 @@ def _life(pid, seed, arrival, age, axial, true_met, true_nodules, state, horizon
         cr2 = dec.second_remission(seed, pid, site, staged, grown, T, cr2_by_site)
         flags[3] = 1.0 if cr2 else 0.0
         clock = k.post_relapse_clock_start(t, detect, state, params)
-        disease_death = clock + k.post_relapse_survival_days(cr2, seed, pid, params)
+        disease_death = clock + k.post_relapse_survival_days(cr2, clock - days[DIAGNOSIS], seed, pid, params)
         if disease_death > horizon:
             disease_death = np.inf
         limit = min(limit, disease_death)

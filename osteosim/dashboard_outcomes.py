@@ -82,7 +82,7 @@ def _incidence_figure(incidence: pd.DataFrame, analysis: str) -> str:
                             hovertemplate="%{x:.2f} years: %{y:.1f}%<br>at risk: %{customdata}"
                             "<extra>%{fullData.name}</extra>")
             tables.append(points.assign(arm=arm))
-    what = ("first relapse or progression<br>Aalen–Johansen; death without relapse competing (%; years)"
+    what = ("the first event: relapse or progression, second malignancy, death<br>Aalen–Johansen, competing (%; years)"
             if analysis == "relapse" else "death by cause<br>Aalen–Johansen; causes compete (%; years)")
     style(fig, f"Cumulative incidence of {what}",
           xaxis_title="Time since diagnosis (years)", yaxis_title="Cumulative incidence (%)")

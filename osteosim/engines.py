@@ -118,12 +118,21 @@ def _parallel_replications(config: Config, progress: Progress | None) -> Iterato
                 progress(per_replication)
 
 
+def add_second_malignancies(rec, cohort, seed: int, params) -> None:
+    """After the pathway (they change nothing in it): second cancers, which end event-free survival."""
+    from osteosim.disease.kernels import second_malignancy_days
+
+    rec.second_malignancy_day = second_malignancy_days(rec.end_of_treatment_day, rec.death_day, cohort.horizon_day,
+                                                       cohort.first_id, seed, params)
+
+
 def _des_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
     from osteosim.pathway.run import Run
 
     cohort = cohort_mod.sample(config.cohort, config.disease, seed)
     run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
     run.simulate(progress)
+    add_second_malignancies(run.rec, cohort, seed, run.params)
     arm = config.arm.name
     yield Chunk(patients_frame(cohort, run.rec, replication, arm),
                 run.events.frame(replication, arm) if writes_events(config) else None,
@@ -144,6 +153,7 @@ def _cohort_replication(config: Config, replication: int, progress: Progress | N
         hi = min(lo + step, arrivals.shape[0])
         cohort = cohort_mod.sample_chunk(config.cohort, config.disease, seed, arrivals, horizon, lo, hi)
         rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
+        add_second_malignancies(rec, cohort, seed, params)
         yield Chunk(patients_frame(cohort, rec, replication, config.arm.name),
                     events.frame(replication, config.arm.name) if events is not None else None, None)
         if progress is not None:

@@ -48,6 +48,7 @@ POST_RELAPSE = 28
 BACKGROUND = 29
 REPLICATION = 30
 ADMISSION_LENGTH = 31
+SECOND_MALIGNANCY = 32
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients
 

@@ -13,7 +13,7 @@ PATIENT_COLUMNS = (
     "replication", "arm", "patient_id", "arrival_day", "age_years", "sex", "primary_site", "met_status",
     "n_lung_nodules", "bilateral", "diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day",
     "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "good_response", "csr", "relapse_day",
-    "relapse_site", "cr2", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
+    "relapse_site", "cr2", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
 )
 RELAPSE_SITES = ("",) + SITE_CODES
@@ -25,13 +25,14 @@ def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:
 
 
 def survival_columns(rec: PatientRecord, horizon: float) -> dict[str, np.ndarray]:
-    """EFS and OS from diagnosis: EFS ends at the first relapse, progression or death (DESIGN §5)."""
+    """EFS and OS from diagnosis: EFS ends at the first relapse, progression, second malignancy or
+    death (DESIGN §5)."""
     followup_end = np.fmin(rec.death_day, horizon)
-    efs_end = np.fmin(np.fmin(rec.relapse_day, rec.death_day), horizon)
+    first_event = np.fmin(np.fmin(rec.relapse_day, rec.second_malignancy_day), rec.death_day)
     return {
         "followup_end_day": followup_end,
-        "efs_days": efs_end - rec.diagnosis_day,
-        "efs_event": ~np.isnan(rec.relapse_day) | ~np.isnan(rec.death_day),
+        "efs_days": np.fmin(first_event, horizon) - rec.diagnosis_day,
+        "efs_event": ~np.isnan(first_event),
         "os_days": followup_end - rec.diagnosis_day,
         "os_event": ~np.isnan(rec.death_day),
     }
@@ -54,6 +55,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "csr": rec.csr,
         "relapse_site": pd.Categorical.from_codes(rec.relapse_site.astype(np.int8) + 1, list(RELAPSE_SITES)),
         "cr2": _nullable_bool(rec.cr2),
+        "second_malignancy_day": rec.second_malignancy_day,
         "death_cause": pd.Categorical.from_codes(rec.death_cause, list(DEATH_CAUSES)),
     }
     for name in PatientRecord.DAY_COLUMNS:

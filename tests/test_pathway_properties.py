@@ -55,6 +55,15 @@ def check_invariants(results) -> None:
     assert (p.efs_days[diagnosed] >= 0).all()
     relapsed = p.relapse_day.notna()
     assert (p.relapse_day[relapsed & dead] <= p.death_day[relapsed & dead]).all()
+    # a second malignancy follows first-line treatment and precedes death and the end of follow-up
+    second = p.second_malignancy_day.notna()
+    assert (p.second_malignancy_day[second] >= p.end_of_treatment_day[second]).all()
+    assert (p.second_malignancy_day[second] < p.followup_end_day[second]).all()
+    # EFS ends at the first of relapse, second malignancy, death (or is censored at the end of follow-up)
+    first = p[["relapse_day", "second_malignancy_day", "death_day"]].min(axis=1)
+    assert (p.efs_event[diagnosed] == first[diagnosed].notna()).all()
+    ended = diagnosed & first.notna()
+    np.testing.assert_allclose(p.efs_days[ended], (first - p.diagnosis_day)[ended], atol=1e-9)
     # days never go backwards along a patient's events
     patients_ev = ev[ev.patient_id >= 0]
     steps = patients_ev.groupby(["replication", "arm", "patient_id"], observed=True).day.diff().dropna()

@@ -55,6 +55,7 @@ FITTED = {
     "no_cr2_median_survival_days": LOG,
     "post_relapse_weibull_shape": LOG,
     "cr2_factor_metastatic_at_diagnosis": LOGIT,
+    "late_relapse_mortality_hr": between(0.05, 1.0),   # §6: late relapse is favourable (direction only)
 }
 INITIAL_STEP = 0.25   # in the transformed space: ~25% for a positive number, ~0.06 for a fraction near 1/2
 ARM_TARGETS = ("INT0133_MTP_HR_OS", "SARC024_REGO_HR_PFS")

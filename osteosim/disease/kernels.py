@@ -44,7 +44,10 @@ P_IMMUNO_KILL = 15    # arm modifier: log10 kill of occult disease by adjuvant i
 P_NO_CR2_PFS = 16     # median progression-free days after a relapse without CR2 (no active drug)
 P_RELAPSE_PFS_HR = 17 # arm modifier: hazard ratio on that progression (relapse TKIs)
 P_RELAPSE_SHAPE = 18  # Weibull shape of survival after relapse
-N_PARAMS = 19
+P_LATE_RELAPSE_DAYS = 19  # a relapse this long after diagnosis is "late" (better prognosis)
+P_LATE_RELAPSE_HR = 20    # hazard ratio of death after a late relapse against an early one
+P_SECOND_MALIGNANCY = 21  # yearly hazard of a second malignancy after first-line treatment
+N_PARAMS = 22
 
 
 
@@ -178,12 +181,12 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
 
 
 @nb.njit(cache=True)
-def post_relapse_survival_days(cr2, seed, patient, params):
+def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params):
     """Days from relapse to death from osteosarcoma (inf = cured after second remission).
 
     Weibull survival by CR2 status (shape 1 = exponential; above 1, deaths cluster later), with
-    the arm's mortality hazard ratio acting proportionally; a fraction of patients in second
-    remission are cured.
+    the arm's mortality hazard ratio, and that of a late relapse, acting proportionally; a
+    fraction of patients in second remission are cured.
     """
     if cr2:
         if rng.bernoulli(seed, patient, rng.POST_RELAPSE, 0, params[P_CR2_CURE]):
@@ -192,7 +195,9 @@ def post_relapse_survival_days(cr2, seed, patient, params):
     else:
         median = params[P_NO_CR2_MEDIAN]
     shape = params[P_RELAPSE_SHAPE]
-    e = rng.exponential(seed, patient, rng.POST_RELAPSE, 1, 1.0) / params[P_RELAPSE_HR]
+    hr = params[P_RELAPSE_HR] * (params[P_LATE_RELAPSE_HR] if days_since_diagnosis >= params[P_LATE_RELAPSE_DAYS]
+                                 else 1.0)
+    e = rng.exponential(seed, patient, rng.POST_RELAPSE, 1, 1.0) / hr
     return median * (e / np.log(2.0)) ** (1.0 / shape)
 
 
@@ -211,3 +216,23 @@ def other_cause_death_days(age_years, seed, patient, params):
     e = rng.exponential(seed, patient, rng.OTHER_DEATH, 0, 1.0)
     years = np.log1p(b * e / (a * np.exp(b * age_years))) / b
     return years * 365.25
+
+
+@nb.njit(cache=True)
+def second_malignancy_days(end_of_treatment, death, horizon, first_id, seed, params):
+    """Day of a second primary cancer after first-line treatment (NaN: none while followed).
+
+    A constant hazard from the end of treatment; it ends event-free survival (DESIGN §5) but is
+    not followed further (its deaths are in neither cause of death).
+    """
+    out = np.full(end_of_treatment.shape[0], np.nan)
+    rate = params[P_SECOND_MALIGNANCY]
+    if rate <= 0.0:
+        return out
+    for i in range(end_of_treatment.shape[0]):
+        if np.isnan(end_of_treatment[i]):
+            continue
+        day = end_of_treatment[i] + rng.exponential(seed, first_id + i, rng.SECOND_MALIGNANCY, 0, 365.25 / rate)
+        if day < horizon and not day >= death[i]:
+            out[i] = day
+    return out

@@ -24,6 +24,7 @@ class PatientRecord:
         self.csr = np.zeros(n, dtype=bool)
         self.relapse_site = np.full(n, -1, dtype=np.int8)     # code in protocol.SITE_CODES, -1 = none
         self.cr2 = np.full(n, NAN)                         # 1/0, NaN without relapse
+        self.second_malignancy_day = np.full(n, NAN)       # set after the pathway (disease.kernels)
         self.death_cause = np.zeros(n, dtype=np.int8)     # code in DEATH_CAUSES
 
     def dead(self, pid: int) -> bool:

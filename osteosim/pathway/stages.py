@@ -263,7 +263,9 @@ def relapse_care(run, pid: int):
     cr2 = dec.second_remission(run.seed, pid, site, rec.met_status[pid], grown, T, run.protocol.cr2_by_site)
     rec.cr2[pid] = float(cr2)
     clock = k.post_relapse_clock_start(env.now, crossing, state, run.params)
-    run.watch_death(pid, clock + k.post_relapse_survival_days(cr2, run.seed, pid, run.params), "osteosarcoma")
+    since_diagnosis = clock - rec.diagnosis_day[pid]   # not the day found: imaging must not change prognosis
+    run.watch_death(pid, clock + k.post_relapse_survival_days(cr2, since_diagnosis, run.seed, pid, run.params),
+                    "osteosarcoma")
     if cr2:
         yield env.timeout(T[T_RELAPSE_SURGERY])
         theatre = "theatre_thoracic" if site in LUNG_SITES else "theatre_ortho"
