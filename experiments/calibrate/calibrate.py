@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from osteosim.calibration.estimates import Populations  # noqa: E402
 from osteosim.calibration.targets import load  # noqa: E402
+from osteosim.provenance import git_commit  # noqa: E402
 
 # (name, transform to the unconstrained space, its inverse): positive numbers on a log scale,
 # fractions on a logit scale, means as they are.
@@ -111,12 +111,9 @@ def fit_arm(hazard_ratio, target: float, lo: float, hi: float) -> float:
     return float(brentq(lambda effect: hazard_ratio(effect) - target, lo, hi, xtol=1e-3))
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+def _short(commit: str) -> str:
+    """abc1234 or abc1234-dirty: a fit from uncommitted code says so."""
+    return commit[:7] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def set_value(text: str, key: str, value: float, note: str) -> str:
@@ -129,7 +126,7 @@ def set_value(text: str, key: str, value: float, note: str) -> str:
 
 def write_outputs(values: dict, mifamurtide: float, regorafenib: float, total_loss: float, estimates: dict,
                   targets, args) -> None:
-    provenance = (f"# Provenance: experiments/calibrate/calibrate.py on {date.today().isoformat()}, commit {git_commit()},"
+    provenance = (f"# Provenance: experiments/calibrate/calibrate.py on {date.today().isoformat()}, commit {_short(git_commit())},"
                   f" seed {args.seed}, {args.patients} patients per population, start {args.start},"
                   f" {'arms only' if args.arms_only else f'{args.max_evaluations} evaluations'}, loss {total_loss:.3f}.\n"
                   f"# Targets: {', '.join(targets)} (../shared/evidence/calibration_targets.csv).\n"
