@@ -35,6 +35,24 @@ def survival_by_replication(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replication", "arm", "kpi", "value"])
 
 
+def proportions_by_replication(counts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Crude proportions (%) over the run's follow-up for every replication x arm: patients who relapsed
+    or progressed, relapses put in second remission, patients with a second malignancy."""
+    columns = ["replication", "arm", "kpi", "value"]
+    if not counts:
+        return pd.DataFrame(columns=columns)
+    total = pd.concat(counts, ignore_index=True).groupby(["replication", "arm"], sort=True).sum()
+    rows = []
+    for (replication, arm), c in total.iterrows():
+        for kpi, numerator, denominator in (("relapse_or_progression_pct", c.relapses, c.patients),
+                                            ("cr2_pct_of_relapses", c.cr2, c.relapses),
+                                            ("second_malignancy_pct", c.second_malignancies, c.patients)):
+            if denominator:
+                rows.append({"replication": int(replication), "arm": str(arm), "kpi": kpi,
+                             "value": 100.0 * numerator / denominator})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
     """Median and 90th-percentile wait per stage, and utilisation per resource, for every replication × arm."""
     from osteosim.analysis import utilisation, wait_times
@@ -128,13 +146,16 @@ def hazard_ratios(patients: pd.DataFrame, reference: str) -> list[dict]:
 
 
 def difference_lines(summary: dict, years: int = 5) -> list[str]:
-    """The paired 5-year OS and EFS differences, for the terminal."""
-    rows = [r for r in summary.get("paired_differences", []) if r["kpi"] in (f"OS{years}y.all", f"EFS{years}y.all")]
+    """The paired 5-year OS and EFS differences, and that of second remissions, for the terminal."""
+    shown = {f"OS{years}y.all": f"OS {years} y", f"EFS{years}y.all": f"EFS {years} y",
+             "cr2_pct_of_relapses": "CR2 of relapses"}
+    rows = [r for r in summary.get("paired_differences", []) if r["kpi"] in shown]
     if not rows:
         return []
     lines = [f"paired differences against {rows[0]['reference']} ({rows[0]['replications']} replications, "
              "common random numbers, 95% paired-t CI):"]
+    width = max(len(r["arm"]) for r in rows)
     for r in rows:
         ci = "CI needs >= 2 replications" if r["ci_low"] is None else f"({r['ci_low']:+.1f} to {r['ci_high']:+.1f})"
-        lines.append(f"  {r['arm']:<14} {r['kpi'].split('.')[0]:<6} {r['difference']:+5.1f} points {ci}")
+        lines.append(f"  {r['arm']:<{width}} {shown[r['kpi']]:<15} {r['difference']:+5.1f} points {ci}")
     return lines

@@ -79,7 +79,18 @@ def tally(patients: pd.DataFrame) -> dict:
         "relapse_or_progression": int(patients["relapse_day"].notna().sum()),
         "good_response": (float(good.sum()), int(good.notna().sum())),
         "csr": int(patients["csr"].sum()),
+        "by_replication": pathway_counts(patients),
     }
+
+
+def pathway_counts(patients: pd.DataFrame) -> pd.DataFrame:
+    """Additive counts per replication x arm behind the crude-proportion KPIs (relapse, CR2, second cancer)."""
+    counts = pd.DataFrame({
+        "replication": patients["replication"].to_numpy(), "arm": patients["arm"].astype(str).to_numpy(),
+        "patients": 1, "relapses": patients["relapse_day"].notna().to_numpy(dtype=int),
+        "cr2": patients["cr2"].fillna(False).to_numpy(dtype=int),
+        "second_malignancies": patients["second_malignancy_day"].notna().to_numpy(dtype=int)})
+    return counts.groupby(["replication", "arm"], sort=True).sum().reset_index()
 
 
 def merge_tallies(tallies: list[dict]) -> dict:
@@ -114,11 +125,13 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
 
     Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone.
     """
-    from osteosim.experiment import (hazard_ratios, kpi_intervals, paired_differences, service_by_replication,
-                                     survival_by_replication)
+    from osteosim.experiment import (hazard_ratios, kpi_intervals, paired_differences, proportions_by_replication,
+                                     service_by_replication, survival_by_replication)
 
     events, resources = _after(events, warmup_day), _after(resources, warmup_day)
-    tables = [t for t in (survival_by_replication(survival), service_by_replication(events, resources)) if not t.empty]
+    by_replication = [t["by_replication"] for t in tallies if "by_replication" in t]
+    tables = [t for t in (survival_by_replication(survival), proportions_by_replication(by_replication),
+                          service_by_replication(events, resources)) if not t.empty]
     per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival)
     several_arms = per_replication["arm"].nunique() > 1
     return {
@@ -146,6 +159,7 @@ def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: 
 def survival_lines(summary: dict, years: int = 5) -> list[str]:
     """Human-readable 5-year OS/EFS by metastatic status with 95% CIs, for the terminal."""
     lines = [f"{years}-year survival (Kaplan-Meier, 95% CI):"]
+    width = max([12] + [len(row["arm"]) for row in summary["survival"]])
     for row in summary["survival"]:
         if row["years"] != years or row["group"] == "all":
             continue
@@ -153,5 +167,5 @@ def survival_lines(summary: dict, years: int = 5) -> list[str]:
             text = "not estimable (follow-up too short)"
         else:
             text = f"{100 * row['estimate']:5.1f}%  ({100 * row['ci_low']:.1f}-{100 * row['ci_high']:.1f})"
-        lines.append(f"  {row['arm']:<12} {row['group']:<11} {row['endpoint']:<4} {text}   n={row['n']}")
+        lines.append(f"  {row['arm']:<{width}} {row['group']:<11} {row['endpoint']:<4} {text}   n={row['n']}")
     return lines

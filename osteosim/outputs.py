@@ -21,7 +21,8 @@ from osteosim.io import write_json_atomically
 
 FILES = ("patients.parquet", "events.parquet", "resources.parquet", "summary.json", "dashboard.html")
 BATCH_ROWS = 500_000
-SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "death_cause",
+SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "cr2",
+                   "second_malignancy_day", "death_cause",
                    "efs_days", "efs_event", "os_days", "os_event"]
 
 

@@ -1,8 +1,10 @@
 """Experiments over arms and replications: paired differences with CIs, common random numbers."""
 import json
+import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from osteosim import simulate
@@ -69,7 +71,8 @@ def test_the_documented_command_prints_paired_differences(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "paired differences against baseline" in done.stdout
-    assert "mifamurtide    OS5y" in done.stdout and "mifamurtide    EFS5y" in done.stdout
+    assert re.search(r"mifamurtide +OS 5 y +[+-]\d", done.stdout)
+    assert re.search(r"mifamurtide +EFS 5 y +[+-]\d", done.stdout)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["provenance"]["arms"] == ["baseline", "mifamurtide"]
 
@@ -107,3 +110,17 @@ def test_service_kpis_have_replication_intervals_after_the_warm_up():
     for kpi in ("wait_median_days.surgery", "wait_p90_days.neoadjuvant", "utilisation_pct.chemo_bed", "OS1y.all"):
         assert kpis[kpi]["replications"] == 2 and kpis[kpi]["ci_low"] <= kpis[kpi]["mean"] <= kpis[kpi]["ci_high"]
     assert results.summary["warmup_day"] == 365.25
+
+
+def test_crude_proportion_kpis_are_those_of_the_patients_table():
+    """relapse, second-remission and second-malignancy percentages, replication by replication."""
+    results = simulate(compose([*TRIAL, "cohort.metastatic_fraction=0.3", "replications=3"]))
+    p = results.patients
+    per_replication = p.groupby("replication").apply(lambda r: pd.Series({
+        "relapse_or_progression_pct": 100 * r.relapse_day.notna().mean(),
+        "cr2_pct_of_relapses": 100 * r.cr2.fillna(False).sum() / r.relapse_day.notna().sum(),
+        "second_malignancy_pct": 100 * r.second_malignancy_day.notna().mean()}), include_groups=False)
+    kpis = {row["kpi"]: row for row in results.summary["kpis"]}
+    for kpi, values in per_replication.items():
+        assert kpis[kpi]["mean"] == pytest.approx(values.mean(), abs=1e-3), kpi
+        assert kpis[kpi]["replications"] == 3
