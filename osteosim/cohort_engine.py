@@ -129,12 +129,13 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
     if t >= limit:
         return STOPPED, t, np.inf, state
     state = k.advance(state, t, params)
-    if state[k.DETECT_DAY] <= t:  # restaging before surgery shows progression
+    visible_since = k.occult_visible_since(state, params)
+    if visible_since <= t:  # restaging before surgery shows progression
         days[RELAPSE] = t
         flags[2] = PROGRESSION
         if ev[0]:  # events asked for
             _log(ev, t, E_PROGRESSION, S_SURGERY, 0, D_SITE[PROGRESSION])
-        return OK, t, state[k.DETECT_DAY], state
+        return OK, t, visible_since, state
     # local control
     needs_rt = False
     resectable = dec.primary_resectable(seed, pid, axial, T)

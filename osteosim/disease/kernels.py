@@ -122,12 +122,22 @@ def with_overt(s, overt):
 
 
 @nb.njit(cache=True)
+def occult_visible_since(s, params):
+    """The day occult disease first reached what imaging sees, if imaging would see it now (else inf).
+
+    A burden that crossed the threshold and was then pushed back below it by chemotherapy does
+    not show on a scan taken now: imaging sees the present, not the history.
+    """
+    return s[DETECT_DAY] if s[MICRO] >= params[P_DETECT] else np.inf
+
+
+@nb.njit(cache=True)
 def progression_detectable_day(s, params):
     """First day disease shows on imaging, as far as the current state tells (inf: not so far)."""
     if s[OVERT] > -np.inf:
         grow = params[P_DETECT] + params[P_PROGRESSION] - s[OVERT]
         return s[DAY] + max(0.0, grow / s[GROWTH])
-    return s[DETECT_DAY]
+    return occult_visible_since(s, params)
 
 
 @nb.njit(cache=True)

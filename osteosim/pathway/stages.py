@@ -126,8 +126,9 @@ def chemotherapy(run, pid: int, weeks, weights, stays, mtx, anchor: float, stage
 def restaging_shows_progression(run, pid: int, stage: str) -> bool:
     """Imaging before surgery: new disease that became visible during chemotherapy is progression."""
     state = run.states[pid] = k.advance(run.states[pid], run.env.now, run.params)
-    if state[k.DETECT_DAY] <= run.env.now:
-        run.relapse_detect_day[pid] = state[k.DETECT_DAY]
+    visible_since = k.occult_visible_since(state, run.params)
+    if visible_since <= run.env.now:
+        run.relapse_detect_day[pid] = visible_since
         declare_relapse(run, pid, PROGRESSION, stage)
         return True
     return False
