@@ -49,6 +49,7 @@ BACKGROUND = 29
 REPLICATION = 30
 ADMISSION_LENGTH = 31
 SECOND_MALIGNANCY = 32
+RANDOMISATION = 33         # allocation of simulated trial patients (osteosim.trial)
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients
 

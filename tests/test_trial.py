@@ -1,0 +1,72 @@
+"""Simulated randomised trials (osteosim.trial, experiments/trial_power): a valid test under the
+null, power that grows with size, one arm per patient, and a script that fails cleanly."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from osteosim.trial import TrialDesign, allocate, power_at, schoenfeld_power
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "trial_power" / "trial_power.py"
+LOCALIZED = ["cohort.metastatic_fraction=0"]
+
+
+def test_the_log_rank_test_keeps_its_size_when_the_arm_does_nothing():
+    """checkpoint_inhibitor has no effect by default: rejections happen at the rate alpha."""
+    trials = 300
+    row, _ = power_at(200, TrialDesign("baseline", "checkpoint_inhibitor", trials=trials, seed=1), LOCALIZED)
+    se = np.sqrt(0.05 * 0.95 / trials)
+    assert abs(row["power"] - 0.05) < 3 * se, row
+
+
+def test_power_grows_with_the_number_of_patients():
+    design = TrialDesign("baseline", "mifamurtide", trials=100, seed=2)
+    small, _ = power_at(200, design, LOCALIZED)
+    large, _ = power_at(1600, design, LOCALIZED)
+    se = np.sqrt(small["power"] * (1 - small["power"]) / 100 + large["power"] * (1 - large["power"]) / 100)
+    assert large["power"] - small["power"] > 3 * se, (small, large)
+    assert large["hazard_ratio_median"] < 1.0
+
+
+def test_each_patient_is_allocated_once_about_half_to_each_arm():
+    from osteosim import simulate
+    from osteosim.config import compose
+
+    config = compose(["cohort=trial", "cohort.n_patients=4000", "arms=[baseline,mifamurtide]", "output.progress=false"])
+    patients = simulate(config, summary=False).patients
+    design = TrialDesign("baseline", "mifamurtide")
+    trial = allocate(patients, design, 123)
+    assert len(trial) == patients.patient_id.nunique()
+    assert abs(trial.treated.mean() - 0.5) < 3 * np.sqrt(0.25 / len(trial))
+    assert trial.equals(allocate(patients, design, 123))          # keyed: the same seed, the same trial
+    assert not trial.treated.equals(allocate(patients, design, 124).treated)
+
+
+def test_schoenfeld_power_is_alpha_over_two_per_side_at_no_effect_and_grows_with_events():
+    assert schoenfeld_power(100, 1.0, 0.05) == pytest.approx(0.025)
+    assert schoenfeld_power(400, 0.7, 0.05) > schoenfeld_power(100, 0.7, 0.05) > 0.025
+
+
+def test_the_script_writes_its_results(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--arm", "mifamurtide", "--sizes", "100,200", "--trials", "5",
+                           "--out", str(tmp_path / "out"), *LOCALIZED], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["power.csv", "power.html", "power.md", "trials.csv"]
+    assert "| 200 |" in done.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--arm", "nonexistent"], "arms: nonexistent is not one of"),
+    (["--arm", "mifamurtide", "cohort.metastatic_fraction=2"], "cohort.metastatic_fraction=2 is outside [0, 1]"),
+    (["--arm", "mifamurtide", "--sizes", "400,200"], "--sizes must be increasing"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, arguments, message):
+    done = subprocess.run([sys.executable, str(SCRIPT), *arguments, "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists()
