@@ -31,6 +31,23 @@ def wait_times(events: pd.DataFrame) -> pd.DataFrame:
     return pairs.assign(wait=pairs["day_start"] - pairs["day"])[["arm", "stage", "resource", "wait"]]
 
 
+def uses_per_year(events: pd.DataFrame) -> pd.DataFrame:
+    """Our patients' uses of each resource per year (background demand left out), for every
+    replication x arm: the throughput planners count (e.g. follow-up chest scans, theatre lists).
+
+    The year count is the span of the (already warm-up-trimmed) event log of that replication.
+    """
+    columns = [*RUN_KEYS, "resource", "uses_per_year"]
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    span_years = events.groupby(RUN_KEYS, observed=True)["day"].agg(lambda d: (d.max() - d.min()) / 365.25)
+    starts = events[(events["patient_id"] >= 0) & (events["event"] == "start") & events["resource"].notna()]
+    counts = starts.groupby([*RUN_KEYS, "resource"], observed=True).size().rename("uses").reset_index()
+    counts = counts.join(span_years.rename("years"), on=RUN_KEYS)
+    counts = counts[counts["years"] > 0]
+    return counts.assign(uses_per_year=counts["uses"] / counts["years"])[columns]
+
+
 def utilisation(resources: pd.DataFrame) -> pd.DataFrame:
     """Time-weighted use per (arm, resource): the integrals behind a fair utilisation figure.
 

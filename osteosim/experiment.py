@@ -54,8 +54,9 @@ def proportions_by_replication(counts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
-    """Median and 90th-percentile wait per stage, and utilisation per resource, for every replication × arm."""
-    from osteosim.analysis import utilisation, wait_times
+    """Median and 90th-percentile wait per stage, our patients' uses per year and utilisation per resource,
+    for every replication × arm."""
+    from osteosim.analysis import uses_per_year, utilisation, wait_times
 
     rows = []
     if not events.empty:
@@ -66,6 +67,9 @@ def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.
                              "value": float(w["wait"].median())})
                 rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_p90_days.{stage}",
                              "value": float(w["wait"].quantile(0.9))})
+        for row in uses_per_year(events).itertuples():
+            rows.append({"replication": int(row.replication), "arm": str(row.arm),
+                         "kpi": f"uses_per_year.{row.resource}", "value": float(row.uses_per_year)})
     if not resources.empty:
         for replication, part in resources.groupby("replication", sort=True):
             for row in utilisation(part).itertuples():

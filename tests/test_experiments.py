@@ -124,3 +124,15 @@ def test_crude_proportion_kpis_are_those_of_the_patients_table():
     for kpi, values in per_replication.items():
         assert kpis[kpi]["mean"] == pytest.approx(values.mean(), abs=1e-3), kpi
         assert kpis[kpi]["replications"] == 3
+
+
+def test_uses_per_year_count_our_patients_starts_over_the_logged_years():
+    results = simulate(compose(["cohort.accrual_years=2", "cohort.followup_years=1", "cohort.warmup_years=0",
+                                "output.progress=false"]))
+    ev = results.events
+    years = (ev.day.max() - ev.day.min()) / 365.25
+    ours = ev[(ev.patient_id >= 0) & (ev.event == "start")]
+    kpis = {row["kpi"]: row["mean"] for row in results.summary["kpis"]}
+    for resource in ("imaging", "chemo_bed", "followup_clinic"):
+        expected = (ours.resource == resource).sum() / years
+        assert kpis[f"uses_per_year.{resource}"] == pytest.approx(expected, rel=1e-3), resource
