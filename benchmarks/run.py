@@ -57,6 +57,15 @@ def record(name: str, result: dict) -> dict:
     return result
 
 
+def tables(config) -> list:
+    """The patients, events and resources tables of a run, whole."""
+    import pandas as pd
+
+    parts = list(chunks(config))
+    return [pd.concat([getattr(c, name) for c in parts], ignore_index=True)
+            for name in ("patients", "events", "resources")]
+
+
 def consume(config) -> int:
     return sum(len(chunk.patients) for chunk in chunks(config))
 
@@ -140,6 +149,38 @@ def des_vs_python_kernels() -> dict:
     return record("des_vs_python_kernels", {"compiled_seconds": compiled, "python_seconds": python, "speedup": ratio})
 
 
+def des_background() -> dict:
+    """Background demand driven by callbacks against the baseline of one SimPy process per use."""
+    from contextlib import contextmanager
+
+    from osteosim.pathway import resources
+    from osteosim.pathway.log import BACKGROUND_PATIENT
+
+    @contextmanager
+    def process_per_use():
+        def serve(env, resource, days, events):
+            env.process(resources.use(env, resource, days, patient=BACKGROUND_PATIENT, stage="background",
+                                      events=events))
+        callbacks, resources.serve_background = resources.serve_background, serve
+        try:
+            yield
+        finally:
+            resources.serve_background = callbacks
+
+    config = compose(["output.progress=false", "output.events=true"])
+    consume(config)
+    callbacks = best_of(3, lambda: consume(config))
+    with process_per_use():
+        processes = best_of(3, lambda: consume(config))
+        baseline_tables = tables(config)
+    same = all(a.equals(b) for a, b in zip(tables(config), baseline_tables))
+    ratio = processes / callbacks
+    print(f"des background demand by callbacks vs a process per use: {callbacks:.2f} s vs {processes:.2f} s = "
+          f"{ratio:.2f}x faster; identical patients, events and resources tables: {same}")
+    return record("des_background", {"callbacks_seconds": callbacks, "process_per_use_seconds": processes,
+                                     "speedup": ratio, "same_tables": same})
+
+
 def _run_cli(n: int, folder: Path) -> tuple[float, float]:
     """(wall seconds, peak GiB) of `osteosim cohort=trial cohort.n_patients=n` in a fresh process."""
     command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", "cohort=trial",
@@ -194,7 +235,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
     suite = {"des_default": des_default, "cohort_million": cohort_million, "cohort_vs_python": cohort_vs_python,
-             "des_vs_python_kernels": des_vs_python_kernels, "scaling": lambda: scaling(args.quick),
+             "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background, "scaling": lambda: scaling(args.quick),
              "workers": workers}
     print(f"machine: {describe()}")
     for name, bench in suite.items():

@@ -14,6 +14,7 @@ def load(name: str) -> dict:
 def rows() -> list[tuple[str, str, str]]:
     des, cohort = load("des_default"), load("cohort_million")
     python, kernels, scaling, workers = load("cohort_vs_python"), load("des_vs_python_kernels"), load("scaling"), load("workers")
+    background = load("des_background")
     threads = {int(k): v for k, v in cohort["patients_per_second_by_threads"].items()}
     last = scaling["points"][-1]
     return [
@@ -25,6 +26,8 @@ def rows() -> list[tuple[str, str, str]]:
         ("`cohort` pathways vs the same model in plain Python/NumPy", f"{python['speedup']:,.0f}× faster",
          f"{python['patients'] / python['compiled_seconds']:,.0f} vs {python['patients'] / python['python_seconds']:,.0f} patients/s"),
         ("`des` with Numba kernels vs disease in Python", f"{kernels['speedup']:.1f}× faster", ""),
+        ("`des` background demand by callbacks vs a SimPy process per use", f"{background['speedup']:.2f}× faster",
+         "identical tables" if background["same_tables"] else "TABLES DIFFER"),
         (f"scaling: {last['patients']:,} patients, whole CLI run", f"{last['seconds']:.0f} s, {last['peak_gib']:.2f} GiB peak",
          "≤ 2 GiB: " + ("met" if scaling.get("met") else "missed")),
         (f"{workers['replications']} replications, 2 workers vs 1", f"{workers['speedup']:.2f}×",

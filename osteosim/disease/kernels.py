@@ -192,7 +192,8 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
 
 @nb.njit(cache=True)
 def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params):
-    """Days from relapse to death from osteosarcoma (inf = cured after second remission).
+    """Days from the start of the post-relapse clock (`post_relapse_clock_start`) to death from
+    osteosarcoma (inf = cured after second remission).
 
     Weibull survival by CR2 status (shape 1 = exponential; above 1, deaths cluster later), with
     the arm's mortality hazard ratio, and that of a late relapse, acting proportionally; a

@@ -82,5 +82,26 @@ def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: R
             return
         yield env.timeout(gap)
         hold = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k + 1, cfg.background_service_days)
-        env.process(use(env, resource, hold, patient=BACKGROUND_PATIENT, stage="background", events=events))
+        serve_background(env, resource, hold, events)
         k += 1
+
+
+def serve_background(env: simpy.Environment, resource: RosteredResource, days: float, events: EventLog) -> None:
+    """One other patient's use, as `use` does it, driven by event callbacks instead of a process of
+    its own: background demand is most of a service's SimPy work, and a process per visit costs
+    an extra event and a generator per use."""
+    request = resource.request()
+    events.add(BACKGROUND_PATIENT, env.now, "request", "background", resource.name)
+    resource.record()
+
+    def finish(_event) -> None:
+        resource.release(request)
+        events.add(BACKGROUND_PATIENT, env.now, "end", "background", resource.name)
+        resource.record()
+
+    def start(_event) -> None:
+        events.add(BACKGROUND_PATIENT, env.now, "start", "background", resource.name)
+        resource.record()
+        env.timeout(days).callbacks.append(finish)
+
+    request.callbacks.append(start)
