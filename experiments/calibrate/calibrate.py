@@ -53,7 +53,9 @@ FITTED = {
     "cr2_cure_fraction": LOGIT,
     "cr2_median_survival_days": LOG,
     "no_cr2_median_survival_days": LOG,
-    "post_relapse_weibull_shape": LOG,
+    # kept inside the schema's range: refits push the shape upwards (deaths after relapse
+    # delayed), the EFS-OS tension of README "What the calibration is known to get wrong"
+    "post_relapse_weibull_shape": between(0.2, 5.0),
     "cr2_factor_metastatic_at_diagnosis": LOGIT,
     "late_relapse_mortality_hr": between(0.05, 1.0),   # §6: late relapse is favourable (direction only)
 }
