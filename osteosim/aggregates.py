@@ -149,22 +149,53 @@ def merge(tables: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
 
 def aalen_johansen(rows: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative incidence of each outcome from (years, outcome, count) rows, competing risks.
+    """Cumulative incidence of each outcome from (years, outcome, count) rows, competing risks, with
+    its 95% confidence interval.
 
     The Aalen–Johansen estimator (Aalen & Johansen 1978; Kalbfleisch & Prentice 2002, §8.2):
     CIF_k(t) = Σ_{t_i ≤ t} S(t_i−) d_k(t_i) / n(t_i), with S the all-cause Kaplan–Meier, d_k the
-    events of outcome k and n the number at risk at t_i. Computed here because lifelines'
-    AalenJohansenFitter takes no weights, and the rows are counts. Returns years, outcome,
-    incidence, at_risk (one row per event time and outcome).
+    events of outcome k and n the number at risk at t_i. Its variance is the delta-method
+    (Greenwood-type) one of SAS PROC LIFETEST and lifelines, with the interval on the log(−log)
+    scale so it stays in [0, 1]. Computed here because the rows are counts: lifelines'
+    AalenJohansenFitter wants one row per patient. Returns years, outcome, incidence, ci_low,
+    ci_high, at_risk (one row per time and outcome).
     """
+    columns = ["years", "outcome", "incidence", "ci_low", "ci_high", "at_risk"]
     table = rows.pivot_table(index="years", columns="outcome", values="count", aggfunc="sum", fill_value=0)
-    total = table.sum(axis=1).to_numpy()
+    total = table.sum(axis=1).to_numpy(dtype=np.float64)
     at_risk = total[::-1].cumsum()[::-1]
     events = table.drop(columns=[CENSORED], errors="ignore")
-    hazard = events.sum(axis=1).to_numpy() / at_risk
-    survival_before = np.concatenate([[1.0], np.cumprod(1 - hazard)[:-1]])
-    out = [pd.DataFrame({"years": table.index.to_numpy(), "outcome": outcome, "at_risk": at_risk,
-                         "incidence": np.cumsum(survival_before * events[outcome].to_numpy() / at_risk)})
-           for outcome in events.columns]
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["years", "outcome", "incidence",
-                                                                               "at_risk"])
+    deaths = events.sum(axis=1).to_numpy(dtype=np.float64)
+    survival_before = np.concatenate([[1.0], np.cumprod(1 - deaths / at_risk)[:-1]])
+    out = []
+    for outcome in events.columns:
+        d_k = events[outcome].to_numpy(dtype=np.float64)
+        incidence = np.cumsum(survival_before * d_k / at_risk)
+        low, high = _log_log_interval(incidence, _cif_variance(incidence, d_k, deaths, at_risk, survival_before))
+        out.append(pd.DataFrame({"years": table.index.to_numpy(), "outcome": outcome, "incidence": incidence,
+                                 "ci_low": low, "ci_high": high, "at_risk": at_risk}))
+    return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
+
+
+def _cif_variance(incidence, d_k, deaths, at_risk, survival_before):
+    """Var F_k(t_i) = Σ_{j≤i} (F_i − F_j)² d_j / (n_j (n_j − d_j)) + S_{j−1}² d_kj (n_j − d_kj) / n_j³
+    − 2 (F_i − F_j) S_{j−1} d_kj / n_j², the sums over j taken as running totals."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
+    c = survival_before * d_k / at_risk ** 2
+    f = incidence
+    first = f ** 2 * np.cumsum(a) - 2 * f * np.cumsum(a * f) + np.cumsum(a * f ** 2)
+    second = np.cumsum(survival_before ** 2 * d_k * (at_risk - d_k) / at_risk ** 3)
+    third = f * np.cumsum(c) - np.cumsum(c * f)
+    return np.maximum(first + second - 2 * third, 0.0)
+
+
+def _log_log_interval(estimate, variance, z: float = 1.959963984540054):
+    """95% interval of a probability on the log(−log) scale (0 and 1 have no width)."""
+    inside = (estimate > 0) & (estimate < 1)
+    est = np.where(inside, estimate, 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(variance) / (est * np.abs(np.log(est)))
+    transformed = np.log(-np.log(est))
+    bound_a, bound_b = np.exp(-np.exp(transformed + z * se)), np.exp(-np.exp(transformed - z * se))
+    return np.where(inside, bound_a, estimate), np.where(inside, bound_b, estimate)

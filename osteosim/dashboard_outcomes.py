@@ -77,16 +77,15 @@ def _incidence_figure(incidence: pd.DataFrame, analysis: str) -> str:
         for outcome, points in cif.groupby("outcome", sort=True):
             points = _thin(points)
             label = f"{arm}: {outcome}" if len(arms) > 1 else outcome
-            fig.add_scatter(x=points["years"], y=100 * points["incidence"], name=label, mode="lines",
-                            line=dict(color=next(colours), shape="hv"), customdata=points["at_risk"],
-                            hovertemplate="%{x:.2f} years: %{y:.1f}%<br>at risk: %{customdata}"
-                            "<extra>%{fullData.name}</extra>")
+            _add_band_curve(fig, points.rename(columns={"incidence": "estimate"}), label, next(colours))
             tables.append(points.assign(arm=arm))
-    what = ("the first event: relapse or progression, second malignancy, death<br>Aalen–Johansen, competing (%; years)"
-            if analysis == "relapse" else "death by cause<br>Aalen–Johansen; causes compete (%; years)")
+    what = ("the first event: relapse or progression, second malignancy, death<br>Aalen–Johansen with 95% CI band, "
+            "competing (%; years)" if analysis == "relapse"
+            else "death by cause<br>Aalen–Johansen with 95% CI band; causes compete (%; years)")
     style(fig, f"Cumulative incidence of {what}",
           xaxis_title="Time since diagnosis (years)", yaxis_title="Cumulative incidence (%)")
-    table = (pd.concat(tables, ignore_index=True)[["arm", "outcome", "years", "incidence", "at_risk"]] if tables
+    table = (pd.concat(tables, ignore_index=True)[["arm", "outcome", "years", "incidence", "ci_low", "ci_high",
+                                                   "at_risk"]] if tables
              else pd.DataFrame())
     return figure_html(fig, f"fig-incidence-{analysis}", table)
 

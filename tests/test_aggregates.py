@@ -28,6 +28,28 @@ def test_aalen_johansen_matches_a_hand_computed_example():
     assert cif[("death", 4.0)] + cif[("relapse", 4.0)] == pytest.approx(1.0)
 
 
+def test_aalen_johansen_and_its_interval_match_lifelines_on_individual_data():
+    """Counts of one per patient must give lifelines' estimate and delta-method log(-log) interval."""
+    import numpy as np
+    from lifelines import AalenJohansenFitter
+
+    generator = np.random.default_rng(3)
+    times, censor = generator.exponential(5, 400), generator.exponential(8, 400)
+    cause = np.where(times <= censor, generator.integers(1, 3, 400), 0)
+    years = np.minimum(times, censor)
+    fit = AalenJohansenFitter(calculate_variance=True).fit(years, cause, event_of_interest=1)
+    rows = pd.DataFrame({"years": years, "outcome": np.select([cause == 1, cause == 2], ["relapse", "death"], ""),
+                         "count": 1})
+    ours = aggregates.aalen_johansen(rows)
+    ours = ours[ours.outcome == "relapse"].set_index("years")
+    bounds = fit.confidence_interval_.loc[ours.index]
+    assert np.allclose(ours.incidence, fit.cumulative_density_.iloc[:, 0].loc[ours.index], atol=1e-12)
+    estimable = bounds.notna().all(axis=1)
+    assert estimable.sum() > 300
+    assert np.allclose(ours.ci_low[estimable], bounds.min(axis=1)[estimable], atol=1e-12)
+    assert np.allclose(ours.ci_high[estimable], bounds.max(axis=1)[estimable], atol=1e-12)
+
+
 def test_aggregates_are_additive_over_batches(patients):
     whole = aggregates.batch(patients)
     cut = len(patients) // 3
