@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osteosim import simulate
-from osteosim.config import compose
+from osteosim.config import compose, group_options
 from osteosim.tables import PATIENT_COLUMNS
 from test_engine_equivalence import assert_same_table
 
@@ -21,7 +21,8 @@ def configs(draw):
     """Small valid configurations: either mode, any arm, random rosters and demand."""
     mode = draw(st.sampled_from(["service", "trial"]))
     o = [f"seed={draw(st.integers(0, 10**6))}",
-         f"arm={draw(st.sampled_from(['baseline', 'surgery_alone']))}",
+         f"arm={draw(st.sampled_from(group_options('arm')))}",
+         f"disease.cr2_factor_per_log10_past_detection={draw(st.floats(0, 1))}",
          f"cohort.metastatic_fraction={draw(st.floats(0, 1))}",
          "output.progress=false", "output.dashboard=false", "output.events=true"]
     if mode == "trial":
