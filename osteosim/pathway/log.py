@@ -1,9 +1,8 @@
 """Flat, columnar records of what happened: the event log and resource changes.
 
 Appending to Python lists and building a DataFrame once at the end keeps the per-event cost
-to a few list appends (DESIGN §5 columns). One list per column, not one tuple per record: a
-tuple per event is a new container for the cyclic garbage collector to track, and measured 1.75x
-slower on the default service run.
+to a few list appends (DESIGN §5 columns). One list per column, not one tuple per record: the
+tuple version measured 1.75x slower on the default service run (cause not pinned down).
 """
 from __future__ import annotations
 
