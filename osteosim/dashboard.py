@@ -100,8 +100,10 @@ def _validation_section(validation: pd.DataFrame) -> str:
 
 
 def _summary_section(summary: dict) -> str:
-    """Plain tables of the run's scalar summary values and landmark survival estimates."""
-    parts = [_scalar_table(summary), _survival_table(summary.get("survival") or [])]
+    """Plain tables of the run's scalar summary values, landmark survival estimates, every KPI over
+    replications and, with several arms, the paired differences against the reference arm."""
+    parts = [_scalar_table(summary), _survival_table(summary.get("survival") or []),
+             _differences_table(summary.get("paired_differences") or []), _kpi_table(summary.get("kpis") or [])]
     body = "\n".join(part for part in parts if part)
     return body or no_data("empty summary")
 
@@ -131,6 +133,35 @@ def _survival_table(survival: list[dict]) -> str:
     table = html_table(rows[["arm", "group", "endpoint", "years", "estimate", "ci", "n"]],
                        ["Arm", "Group", "Endpoint", "Years", "Estimate", "95% CI", "n"])
     return f"<h3>Landmark survival estimates</h3>\n{table}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "needs ≥ 2 replications" if low is None or high is None else f"{low:.4g} – {high:.4g}"
+
+
+def _kpi_table(kpis: list[dict]) -> str:
+    """Every KPI's mean over replications with its 95% t-interval."""
+    if not kpis:
+        return ""
+    rows = pd.DataFrame(kpis)
+    rows = rows.assign(mean=rows["mean"].map(_format_scalar),
+                       ci=[_interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])])
+    table = html_table(rows[["arm", "kpi", "mean", "ci", "replications"]],
+                       ["Arm", "KPI", "Mean", "95% CI", "Replications"])
+    return ("<h3>KPIs over replications</h3>\n<p>Survival in %; crude percentages over the run's follow-up; "
+            f"waits in days; uses per year; utilisation in %.</p>\n{table}")
+
+
+def _differences_table(differences: list[dict]) -> str:
+    """Arm − reference for every KPI, paired over replications (common random numbers)."""
+    if not differences:
+        return ""
+    rows = pd.DataFrame(differences)
+    rows = rows.assign(difference=rows["difference"].map(lambda v: f"{v:+.4g}"),
+                       ci=[_interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])])
+    table = html_table(rows[["arm", "reference", "kpi", "difference", "ci", "replications"]],
+                       ["Arm", "Reference", "KPI", "Difference", "95% paired CI", "Replications"])
+    return f"<h3>Paired differences against the reference arm</h3>\n{table}"
 
 
 def _percent(fraction: float) -> str:

@@ -247,3 +247,5 @@ def test_two_arm_dashboard_renders_with_forest_plot(two_arm_run, tmp_path):
     assert "fig-forest" in source and "mifamurtide vs baseline" in source
     assert "fig-sankey-baseline" in source and "fig-sankey-mifamurtide" in source
     assert "capacity unconstrained" in source  # a trial cohort has no resources table
+    assert "Paired differences against the reference arm" in source and "OS5y.all" in source
+    assert "KPIs over replications" in source and "cr2_pct_of_relapses" in source
