@@ -128,9 +128,8 @@ def _first_line(pid, seed, t, limit, axial, staged, state, T, p_neo_week, p_neo_
     t = t + max(0.0, surgery_planned - t)
     if t >= limit:
         return STOPPED, t, np.inf, state
-    state = k.advance(state, t, params)
-    visible_since = k.occult_visible_since(state, params)
-    if visible_since <= t:  # restaging before surgery shows progression
+    state, progressed, visible_since = dec.restage(state, t, staged, T, params)
+    if progressed:  # restaging before surgery shows progression
         days[RELAPSE] = t
         flags[2] = PROGRESSION
         if ev[0]:  # events asked for

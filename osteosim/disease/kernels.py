@@ -116,6 +116,13 @@ def fold_invisible_overt(s, day, params):
 
 
 @nb.njit(cache=True)
+def absorb_visible_occult(s, remainder):
+    """Occult disease imaging now sees becomes overt disease (for local control to resect or not);
+    what stays below imaging is `remainder` log10 clonogens, tracked afresh."""
+    return (remainder, _log10_add(s[OVERT], s[MICRO]), s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], np.inf)
+
+
+@nb.njit(cache=True)
 def with_overt(s, overt):
     """The state with overt disease of the given burden (staging found metastases)."""
     return (s[MICRO], overt, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])

@@ -60,6 +60,24 @@ def apply_staging(state, day, true_met, staged, T, params):
 
 
 @nb.njit(cache=True)
+def restage(state, day, staged, T, params):
+    """Imaging before surgery: (state, progression?, day the new disease became visible).
+
+    New lesions in a patient staged with lung metastases are more lung nodules, taken to surgery
+    with the known ones (parameters.md §3c, Bacci 2008: after neoadjuvant chemotherapy 81% of
+    patients with lung metastases had them resected, 10% were unresectable); what they leave
+    below imaging follows the staging rule for missed lesions. In anyone else they are progression.
+    """
+    state = k.advance(state, day, params)
+    since = k.occult_visible_since(state, params)
+    if since > day:
+        return state, False, np.inf
+    if staged == LUNG:
+        return k.absorb_visible_occult(state, params[k.P_DETECT] - T[T_MISSED_BELOW]), False, np.inf
+    return state, True, since
+
+
+@nb.njit(cache=True)
 def course_plan(seed, pid, index, stay, is_mtx, T):
     """(toxicity delay in days, dose intensity, length of stay) of chemotherapy course `index`."""
     delay = T[T_TOX_DAYS] if rng.bernoulli(seed, pid, rng.TOXICITY_DELAY, index, T[T_TOX_P]) else 0.0

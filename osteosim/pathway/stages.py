@@ -124,10 +124,10 @@ def chemotherapy(run, pid: int, weeks, weights, stays, mtx, anchor: float, stage
 
 
 def restaging_shows_progression(run, pid: int, stage: str) -> bool:
-    """Imaging before surgery: new disease that became visible during chemotherapy is progression."""
-    state = run.states[pid] = k.advance(run.states[pid], run.env.now, run.params)
-    visible_since = k.occult_visible_since(state, run.params)
-    if visible_since <= run.env.now:
+    """Imaging before surgery (decisions.restage): new disease may be progression."""
+    run.states[pid], progressed, visible_since = dec.restage(run.states[pid], run.env.now, run.rec.met_status[pid],
+                                                             run.T, run.params)
+    if progressed:
         run.relapse_detect_day[pid] = visible_since
         declare_relapse(run, pid, PROGRESSION, stage)
         return True
