@@ -234,6 +234,7 @@ def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, f
                   params, days, flags, ev):
     """Visits on schedule; relapse found at a visit or by symptoms. Returns (status, day)."""
     symptoms = k.symptom_day(detect, state, params) if detect < np.inf else np.inf
+    imaging_sees = dec.followup_imaging_sees_from(detect, state, T)
     # the planned visits of decisions.followup_visit_days, walked without allocating an array
     start = days[END_OF_TREATMENT]
     visit = start
@@ -256,7 +257,7 @@ def _survivorship(pid, seed, t, limit, horizon, detect, state, followup_until, f
                 return STOPPED, t
             if ev[0]:  # events asked for
                 _begin(ev, t, S_FOLLOWUP, R_CLINIC)
-            found = dec.followup_imaging_finds(t, detect, state, T)
+            found = t >= imaging_sees
             t = t + T[T_CLINIC]
             if t >= limit:
                 return STOPPED, t

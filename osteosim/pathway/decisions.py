@@ -134,10 +134,10 @@ def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_si
 
 
 @nb.njit(cache=True)
-def followup_imaging_finds(day, crossing, state, T):
-    """Chest imaging at a follow-up visit finds a relapse once it has grown past what the arm's
-    modality sees (CT: the detection threshold; X-ray: T_SURVEILLANCE_BLIND log10 more)."""
-    return day >= crossing + T[T_SURVEILLANCE_BLIND] / state[k.GROWTH]
+def followup_imaging_sees_from(crossing, state, T):
+    """The first day chest imaging at a follow-up visit finds the relapse: once it has grown past
+    what the arm's modality sees (CT: the detection threshold; X-ray: T_SURVEILLANCE_BLIND log10 more)."""
+    return crossing + T[T_SURVEILLANCE_BLIND] / state[k.GROWTH]
 
 
 @nb.njit(cache=True)

@@ -206,6 +206,7 @@ def survivorship(run, pid: int):
     env, p = run.env, run.protocol
     detect = run.relapse_detect_day[pid]
     symptoms = k.symptom_day(detect, run.states[pid], run.params) if detect < np.inf else np.inf
+    imaging_sees = dec.followup_imaging_sees_from(detect, run.states[pid], run.T)
     for visit in dec.followup_visit_days(run.rec.end_of_treatment_day[pid], p.followup_until_years,
                                          p.followup_interval_days):
         if min(visit, symptoms) >= run.horizon:
@@ -218,9 +219,7 @@ def survivorship(run, pid: int):
         yield env.timeout(max(0.0, visit - env.now))
         found = []
         yield from use(env, run.resources["followup_clinic"], run.T[T_CLINIC], patient=pid, stage="followup",
-                       events=run.events,
-                       on_start=lambda day: found.append(dec.followup_imaging_finds(day, detect, run.states[pid],
-                                                                                     run.T)))
+                       events=run.events, on_start=lambda day: found.append(day >= imaging_sees))
         if found[0]:
             declare_relapse(run, pid, dec.relapse_site(run.seed, pid, p.relapse_site_cdf), "followup")
             return
