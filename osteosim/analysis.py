@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from osteosim.cohort import DAYS_PER_YEAR
+
 RUN_KEYS = ["replication", "arm"]
 QUEUE_KEYS = ["replication", "arm", "patient_id", "resource"]
 
@@ -40,7 +42,7 @@ def uses_per_year(events: pd.DataFrame) -> pd.DataFrame:
     columns = [*RUN_KEYS, "resource", "uses_per_year"]
     if events.empty:
         return pd.DataFrame(columns=columns)
-    span_years = events.groupby(RUN_KEYS, observed=True)["day"].agg(lambda d: (d.max() - d.min()) / 365.25)
+    span_years = events.groupby(RUN_KEYS, observed=True)["day"].agg(lambda d: (d.max() - d.min()) / DAYS_PER_YEAR)
     starts = events[(events["patient_id"] >= 0) & (events["event"] == "start") & events["resource"].notna()]
     counts = starts.groupby([*RUN_KEYS, "resource"], observed=True).size().rename("uses").reset_index()
     counts = counts.join(span_years.rename("years"), on=RUN_KEYS)

@@ -9,14 +9,13 @@ from noise (Law, Simulation Modeling and Analysis, ch. 10: paired-t confidence i
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from osteosim.outcomes import km_at
-from osteosim.survival import ENDPOINTS, kaplan_meier_counts, select
+from osteosim.survival import ENDPOINTS, cox_hazard_ratio, kaplan_meier_counts, select
 
 GROUPS = ("all", "localized", "metastatic")
 
@@ -118,10 +117,8 @@ MAX_COX_PATIENTS = 500_000   # above this, every k-th patient (deterministic) en
 
 
 def hazard_ratios(patients: pd.DataFrame, reference: str) -> list[dict]:
-    """Cox hazard ratio (95% CI) of each arm against the reference, for OS and EFS, all patients pooled."""
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
-
+    """Cox hazard ratio (95% CI) of each arm against the reference, for OS and EFS, all patients pooled;
+    null where not estimable (e.g. no events yet in a short run)."""
     arms = [a for a in patients["arm"].astype(str).unique() if a != reference]
     if not arms:
         return []
@@ -131,21 +128,12 @@ def hazard_ratios(patients: pd.DataFrame, reference: str) -> list[dict]:
     for arm in arms:
         pair = sample[sample["arm"].astype(str).isin([reference, arm])]
         for endpoint, (days, event) in ENDPOINTS.items():
-            frame = pd.DataFrame({"t": pair[days], "e": pair[event].astype(int),
-                                  "treated": (pair["arm"].astype(str) == arm).astype(int)}).dropna()
-            row = {"arm": arm, "reference": reference, "endpoint": endpoint, "hazard_ratio": None,
-                   "ci_low": None, "ci_high": None, "patients": int(len(frame)), "subsampled_every": step}
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fit = CoxPHFitter().fit(frame, "t", "e")
-            except ConvergenceError:   # e.g. no events yet in a short run: the ratio is not estimable
-                out.append(row)
-                continue
-            ci = np.exp(fit.confidence_intervals_.loc["treated"].to_numpy())
-            row.update(hazard_ratio=round(float(np.exp(fit.params_["treated"])), 4),
-                       ci_low=round(float(ci[0]), 4), ci_high=round(float(ci[1]), 4))
-            out.append(row)
+            frame = pd.DataFrame({"t": pair[days], "e": pair[event],
+                                  "treated": pair["arm"].astype(str) == arm}).dropna()
+            ratio = cox_hazard_ratio(frame["t"], frame["e"], frame["treated"])
+            hr, low, high = (None if np.isnan(x) else round(x, 4) for x in ratio)
+            out.append({"arm": arm, "reference": reference, "endpoint": endpoint, "hazard_ratio": hr,
+                        "ci_low": low, "ci_high": high, "patients": int(len(frame)), "subsampled_every": step})
     return out
 
 

@@ -136,7 +136,9 @@ def write_results(results, folder: Path, **kwargs) -> dict:
 
 def warmup_day(config) -> float:
     """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
-    return config.cohort.warmup_years * 365.25
+    from osteosim.cohort import DAYS_PER_YEAR
+
+    return config.cohort.warmup_years * DAYS_PER_YEAR
 
 
 def rebuild_dashboard(folder: Path) -> Path:

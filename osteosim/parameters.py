@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from osteosim.cohort import DAYS_PER_YEAR
 from osteosim.config.schema import ArmConfig, DiseaseConfig
 from osteosim.disease import kernels as k
 
@@ -29,7 +30,7 @@ def disease_vector(d: DiseaseConfig, arm: ArmConfig) -> np.ndarray:
     p[k.P_NO_CR2_PFS] = d.no_cr2_median_pfs_days
     p[k.P_RELAPSE_PFS_HR] = arm.relapse_pfs_hr
     p[k.P_RELAPSE_SHAPE] = d.post_relapse_weibull_shape
-    p[k.P_LATE_RELAPSE_DAYS] = 365.25 * d.late_relapse_years
+    p[k.P_LATE_RELAPSE_DAYS] = DAYS_PER_YEAR * d.late_relapse_years
     p[k.P_LATE_RELAPSE_HR] = d.late_relapse_mortality_hr
     p[k.P_SECOND_MALIGNANCY] = d.second_malignancy_per_year
     return p

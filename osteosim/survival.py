@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-DAYS_PER_YEAR = 365.25
+from osteosim.cohort import DAYS_PER_YEAR
+
 RESOLUTION_DAYS = 0.1
 
 
@@ -41,6 +42,27 @@ def curve(kmf: KaplanMeierFitter, max_points: int = 800) -> pd.DataFrame:
     grid = np.linspace(table["years"].iloc[0], table["years"].iloc[-1], max_points)
     rows = np.searchsorted(table["years"].to_numpy(), grid, side="right") - 1
     return table.iloc[np.unique(rows)].reset_index(drop=True)
+
+
+def cox_hazard_ratio(durations, events, treated) -> tuple[float, float, float]:
+    """Cox hazard ratio of `treated` (0/1) with its 95% CI; NaNs when not estimable (e.g. no events).
+
+    The one Cox fit of the project: arms against their reference, simulated trials, and the
+    calibration's trial targets all call it.
+    """
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    frame = pd.DataFrame({"t": np.asarray(durations, dtype=np.float64), "e": np.asarray(events).astype(int),
+                          "treated": np.asarray(treated).astype(int)})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = CoxPHFitter().fit(frame, "t", "e")
+    except ConvergenceError:
+        return float("nan"), float("nan"), float("nan")
+    low, high = np.exp(fit.confidence_intervals_.loc["treated"].to_numpy())
+    return float(np.exp(fit.params_["treated"])), float(low), float(high)
 
 
 ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}

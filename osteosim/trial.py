@@ -11,7 +11,6 @@ proportional hazards, which cures after treatment do not give exactly).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from osteosim import rng
-from osteosim.survival import ENDPOINTS
+from osteosim.survival import DAYS_PER_YEAR, ENDPOINTS, cox_hazard_ratio
 
 
 @dataclass(frozen=True)
@@ -42,23 +41,16 @@ def allocate(patients: pd.DataFrame, design: TrialDesign, replication_seed: int)
     days = np.where(treated, wide[(days_col, design.arm)], wide[(days_col, design.reference)]).astype(float)
     event = np.where(treated, wide[(event_col, design.arm)], wide[(event_col, design.reference)]).astype(bool)
     keep = ~np.isnan(days)   # patients not diagnosed by the analysis
-    return pd.DataFrame({"years": days[keep] / 365.25, "event": event[keep], "treated": treated[keep].astype(int)})
+    return pd.DataFrame({"years": days[keep] / DAYS_PER_YEAR, "event": event[keep], "treated": treated[keep].astype(int)})
 
 
 def analyse(trial: pd.DataFrame, alpha: float) -> dict:
     """Log-rank p-value, the decision at `alpha`, the Cox hazard ratio and the number of events."""
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
     from lifelines.statistics import logrank_test
 
     arm, ref = trial[trial.treated == 1], trial[trial.treated == 0]
     p = float(logrank_test(arm.years, ref.years, arm.event, ref.event).p_value)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            hr = float(np.exp(CoxPHFitter().fit(trial, "years", "event").params_["treated"]))
-    except ConvergenceError:   # no events at all
-        hr = float("nan")
+    hr = cox_hazard_ratio(trial.years, trial.event, trial.treated)[0]   # NaN without events
     return {"p_value": p, "rejects": p < alpha, "hazard_ratio": hr, "events": int(trial.event.sum()),
             "patients": int(len(trial))}
 

@@ -7,7 +7,6 @@ proportion, years, hazard ratio).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -16,24 +15,12 @@ import pandas as pd
 from osteosim import simulate
 from osteosim.calibration import populations as pop
 from osteosim.config import compose
-from osteosim.survival import kaplan_meier
-
-DAYS_PER_YEAR = 365.25
+from osteosim.survival import DAYS_PER_YEAR, cox_hazard_ratio, kaplan_meier
 
 
 def _survival_pct(days, event, years: float) -> float:
     kmf = kaplan_meier(np.asarray(days, float), np.asarray(event, bool))
     return 100.0 * float(kmf.survival_function_at_times(years).iloc[0])
-
-
-def _hazard_ratio(days: np.ndarray, event: np.ndarray, treated: np.ndarray) -> float:
-    from lifelines import CoxPHFitter
-
-    frame = pd.DataFrame({"t": days, "e": event.astype(int), "treated": treated.astype(int)})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = CoxPHFitter().fit(frame, "t", "e")
-    return float(np.exp(fit.params_["treated"]))
 
 
 def euramos(p: pd.DataFrame) -> dict[str, float]:
@@ -81,7 +68,7 @@ def int0133(control: pd.DataFrame, mifamurtide: pd.DataFrame) -> dict[str, float
     keep = ~np.isnan(days)
     cutoff = INT0133_FOLLOWUP_YEARS * DAYS_PER_YEAR
     days, event, arm = days[keep], event[keep].astype(bool), arm[keep]
-    return {"INT0133_MTP_HR_OS": _hazard_ratio(np.minimum(days, cutoff), event & (days <= cutoff), arm)}
+    return {"INT0133_MTP_HR_OS": cox_hazard_ratio(np.minimum(days, cutoff), event & (days <= cutoff), arm)[0]}
 
 
 def sarc024(p: pd.DataFrame, config, regorafenib_hr: float) -> dict[str, float]:
@@ -98,7 +85,7 @@ def sarc024(p: pd.DataFrame, config, regorafenib_hr: float) -> dict[str, float]:
     drug[k.P_RELAPSE_PFS_HR] = regorafenib_hr
     seed = int(rng.replication_seed(config.seed, 0))
     pfs = np.array([k.post_relapse_progression_days(seed, int(i), drug if t else placebo) for i, t in zip(ids, treated)])
-    return {"SARC024_REGO_HR_PFS": _hazard_ratio(pfs, np.ones_like(pfs, dtype=bool), treated)}
+    return {"SARC024_REGO_HR_PFS": cox_hazard_ratio(pfs, np.ones_like(pfs, dtype=bool), treated)[0]}
 
 
 class Populations:
