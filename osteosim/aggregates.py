@@ -22,6 +22,7 @@ COLUMNS = ["arm", "met_status", "good_response", "csr", "diagnosis_day", "chemo_
            "metastasectomy_day", "rt_start_day", "adjuvant_start_day", "end_of_treatment_day", "relapse_day", "cr2",
            "second_malignancy_day", "death_cause", "efs_days", "efs_event", "os_days", "os_event"]
 CENSORED = ""
+Z_95 = 1.959963984540054   # standard normal 97.5% quantile: two-sided 95% intervals
 # Sankey stages in pathway order; a patient passes through those whose day column is set
 FLOW_STAGES = [("Referred", None), ("Diagnosed", "diagnosis_day"), ("Neoadjuvant chemo", "chemo_start_day"),
                ("Surgery", "surgery_day"), ("Metastasectomy", "metastasectomy_day"), ("Radiotherapy", "rt_start_day"),
@@ -190,7 +191,7 @@ def _cif_variance(incidence, d_k, deaths, at_risk, survival_before):
     return np.maximum(first + second - 2 * third, 0.0)
 
 
-def _log_log_interval(estimate, variance, z: float = 1.959963984540054):
+def _log_log_interval(estimate, variance, z: float = Z_95):
     """95% interval of a probability on the log(−log) scale (0 and 1 have no width)."""
     inside = (estimate > 0) & (estimate < 1)
     est = np.where(inside, estimate, 0.5)

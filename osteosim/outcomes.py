@@ -129,7 +129,7 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
                                      service_by_replication, survival_by_replication)
 
     events, resources = _after(events, warmup_day), _after(resources, warmup_day)
-    by_replication = [t["by_replication"] for t in tallies if "by_replication" in t]
+    by_replication = [t["by_replication"] for t in tallies]
     tables = [t for t in (survival_by_replication(survival), proportions_by_replication(by_replication),
                           service_by_replication(events, resources)) if not t.empty]
     per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival)

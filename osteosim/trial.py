@@ -85,16 +85,6 @@ def power_at(n_patients: int, design: TrialDesign, overrides: list[str]) -> tupl
     return row, per_trial.assign(patients=n_patients)
 
 
-def power_curve(sizes: list[int], design: TrialDesign, overrides: list[str], progress=None) -> pd.DataFrame:
-    rows = []
-    for n in sizes:
-        row, _ = power_at(n, design, overrides)
-        rows.append(row)
-        if progress is not None:
-            progress(row)
-    return pd.DataFrame(rows)
-
-
 def patients_for_power(curve: pd.DataFrame, target: float = 0.8) -> float | None:
     """Smallest size reaching `target` power, interpolated linearly between simulated sizes (None if none does)."""
     above = curve.index[curve.power >= target]
