@@ -13,7 +13,7 @@ import warnings
 
 from numba.core.registry import CPUDispatcher
 
-MODULES = ("osteosim.rng", "osteosim.disease.kernels", "osteosim.pathway.decisions", "osteosim.cohort_engine")
+MODULES = ("osteosim.model.rng", "osteosim.model.disease", "osteosim.model.decisions", "osteosim.engines.cohort")
 
 
 @contextlib.contextmanager

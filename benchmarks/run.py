@@ -27,7 +27,7 @@ import numba  # noqa: E402
 from interpreted import interpreted  # noqa: E402
 from machine import describe  # noqa: E402
 from osteosim.config import compose  # noqa: E402
-from osteosim.engines import chunks  # noqa: E402
+from osteosim.engines.replications import chunks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7}
@@ -105,11 +105,11 @@ def cohort_million() -> dict:
 
 def _cohort_pathways(n: int):
     """Sample a trial cohort once; return a function running only its pathways (the kernels)."""
-    from osteosim import cohort as cohort_mod
-    from osteosim import rng
-    from osteosim.cohort_engine import simulate_cohort
-    from osteosim.parameters import disease_vector
-    from osteosim.protocol import pack
+    from osteosim.model import population as cohort_mod
+    from osteosim.model import rng
+    from osteosim.engines.cohort import simulate_cohort
+    from osteosim.model.parameters import disease_vector
+    from osteosim.model.protocol import pack
 
     config = compose(["cohort=trial", f"cohort.n_patients={n}"])
     seed = int(rng.replication_seed(config.seed, 0))
@@ -153,8 +153,8 @@ def des_background() -> dict:
     """Background demand driven by callbacks against the baseline of one SimPy process per use."""
     from contextlib import contextmanager
 
-    from osteosim.pathway import resources
-    from osteosim.pathway.log import BACKGROUND_PATIENT
+    from osteosim.engines.des import resources
+    from osteosim.engines.des.log import BACKGROUND_PATIENT
 
     @contextmanager
     def process_per_use():

@@ -1,3 +1,3 @@
-from osteosim.cli import main
+from osteosim.cli.run import main
 
 main()

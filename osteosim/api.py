@@ -7,8 +7,8 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from osteosim.config import Config, to_config
-from osteosim.engines import Progress, chunks, concat
-from osteosim.pathway.log import EVENT_COLUMNS, RESOURCE_COLUMNS
+from osteosim.engines.replications import Progress, chunks, concat
+from osteosim.engines.des.log import EVENT_COLUMNS, RESOURCE_COLUMNS
 
 
 @dataclass
@@ -31,15 +31,15 @@ def simulate(cfg: DictConfig | Config, progress: Progress | None = None, summary
 
     summary=False skips summary.json's statistics (calibration loops need only the tables).
     """
-    from osteosim.outcomes import summarise_patients
+    from osteosim.analysis.summary import summarise_patients
 
     config = to_config(cfg)
     parts = list(chunks(config, progress))
     results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
                       _stack([c.resources for c in parts], RESOURCE_COLUMNS))
     if summary:
-        from osteosim.engines import reference_arm
-        from osteosim.outputs import warmup_day
+        from osteosim.engines.replications import reference_arm
+        from osteosim.results.run_folder import warmup_day
 
         results.summary = summarise_patients(results.patients, results.events, results.resources,
                                              reference_arm(config), warmup_day(config))

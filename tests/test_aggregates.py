@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import osteosim
-from osteosim import aggregates
+from osteosim.analysis import aggregates
 from conftest import small_trial
 
 

@@ -4,7 +4,7 @@ A bad config value, unknown key, unknown group option or malformed override give
 line on stderr, ``osteosim: config error: ...``, naming the key, the value and what is allowed;
 exit status 2; no traceback; and no result files (the run folder is absent or empty).
 
-Most cases run ``osteosim.cli.main`` in-process (patched ``sys.argv``, ``SystemExit`` caught) to
+Most cases run ``osteosim.cli.run.main`` in-process (patched ``sys.argv``, ``SystemExit`` caught) to
 keep the suite fast; a few run ``python -m osteosim`` as a subprocess to prove the real exit code.
 """
 from __future__ import annotations
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from osteosim import cli
-
+from osteosim.cli import run as cli
 PREFIX = "osteosim: config error: "
 QUIET = ["output.progress=false"]
 TINY_RUN = ["cohort=trial", "cohort.n_patients=50", "output.dashboard=false"]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from osteosim import rng
-from osteosim.cohort import _truncated_normal
+from osteosim.model import rng
+from osteosim.model.population import _truncated_normal
 
 IDS = np.arange(50_000, dtype=np.int64)
 

@@ -19,12 +19,13 @@ import pytest
 
 import browser
 import osteosim
-from osteosim import dashboard, dashboard_service
-from osteosim import io as atomic_io
-from osteosim.analysis import utilisation, wait_times, weekly_use
+from osteosim.dashboards import run as dashboard
+from osteosim.dashboards import service as dashboard_service
+from osteosim.results import atomic as atomic_io
+from osteosim.analysis.service import utilisation, wait_times, weekly_use
 from osteosim.config import compose
-from osteosim.integrity import is_complete
-from osteosim.outcomes import summarise_patients
+from osteosim.results.integrity import is_complete
+from osteosim.analysis.summary import summarise_patients
 
 MAX_BYTES = 15 * 1024 * 1024
 MAX_LOAD_MS = 3000
@@ -139,8 +140,7 @@ def test_empty_inputs_say_no_data():
 
 
 def test_report_rebuilds_a_run_dashboard_and_the_folder_stays_complete(default_run, tmp_path):
-    from osteosim import report
-
+    from osteosim.cli import report
     folder = shutil.copytree(default_run, tmp_path / "run")
     written = (folder / "dashboard.html").read_bytes()
     (folder / "dashboard.html").unlink()

@@ -55,7 +55,7 @@ def test_chunked_cohort_equals_one_chunk():
 
 
 def test_auto_picks_cohort_for_unconstrained_and_des_for_a_service():
-    from osteosim.engines import engine_for
+    from osteosim.engines.replications import engine_for
 
     assert engine_for(compose(["cohort=trial"])) == "cohort"
     assert engine_for(compose([])) == "des"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from osteosim.integrity import CHECKSUMS, is_complete, seal, unseal
+from osteosim.results.integrity import CHECKSUMS, is_complete, seal, unseal
 
 QUIET = ["output.progress=false", "output.dashboard=false"]
 TINY_RUN = ["cohort=trial", "cohort.n_patients=50", *QUIET]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from osteosim.config import compose
-from osteosim.disease import kernels as k
-from osteosim.parameters import disease_vector
+from osteosim.model import disease as k
+from osteosim.model.parameters import disease_vector
 
 PARAMS = disease_vector(compose([]).disease, compose([]).arm)
 DETECT, SYMPTOM = PARAMS[k.P_DETECT], PARAMS[k.P_SYMPTOM]

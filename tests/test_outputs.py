@@ -9,9 +9,9 @@ import pytest
 from osteosim import simulate
 from osteosim.config import compose
 from osteosim.config.schema import RESOURCE_NAMES
-from osteosim.outputs import FILES, write_results
-from osteosim.pathway.log import EVENT_COLUMNS, RESOURCE_COLUMNS
-from osteosim.tables import PATIENT_COLUMNS
+from osteosim.results.run_folder import FILES, write_results
+from osteosim.engines.des.log import EVENT_COLUMNS, RESOURCE_COLUMNS
+from osteosim.results.tables import PATIENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,8 @@ def test_default_five_year_os_is_plausible_with_literature_priors(default_run):
 
 def test_plausible_in_a_large_trial_cohort_too():
     """Same ranges with 6000 patients, where the Monte-Carlo error (SE < 1.5 points) cannot carry it."""
-    from osteosim.outcomes import survival_table
-    from osteosim.survival import survival_counts
+    from osteosim.analysis.summary import survival_table
+    from osteosim.analysis.survival import survival_counts
 
     p = simulate(compose(["cohort=trial", "cohort.n_patients=6000", "output.events=false",
                           "output.resources=false", "output.progress=false"])).patients
@@ -83,7 +83,7 @@ def test_same_seed_byte_identical_patients_parquet_different_seed_different(tmp_
 
 
 def test_a_failed_write_leaves_no_result_files(tmp_path, monkeypatch):
-    import osteosim.dashboard as dashboard
+    import osteosim.dashboards.run as dashboard
 
     results = simulate(compose(["cohort=trial", "cohort.n_patients=30", "output.progress=false"]))
 

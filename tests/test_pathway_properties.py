@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from osteosim import simulate
 from osteosim.config import compose, group_options
-from osteosim.tables import PATIENT_COLUMNS
+from osteosim.results.tables import PATIENT_COLUMNS
 from test_engine_equivalence import assert_same_table
 
 TERMINAL_CAUSES = {"osteosarcoma", "treatment", "other"}

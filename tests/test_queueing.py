@@ -5,8 +5,8 @@ import numpy as np
 import simpy
 
 from osteosim.config.schema import ResourceConfig
-from osteosim.pathway.log import EventLog, ResourceLog
-from osteosim.pathway.resources import RosteredResource, background_demand
+from osteosim.engines.des.log import EventLog, ResourceLog
+from osteosim.engines.des.resources import RosteredResource, background_demand
 
 
 def erlang_c_mean_wait(lam: float, mu: float, c: int) -> float:

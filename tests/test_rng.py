@@ -3,9 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from osteosim import rng
-
-
+from osteosim.model import rng
 def test_same_key_same_number_and_any_component_changes_it():
     base = rng.uniform(7, 11, rng.AGE, 3)
     assert rng.uniform(7, 11, rng.AGE, 3) == base
@@ -54,11 +52,11 @@ def test_replication_seeds_differ():
 
 
 def test_no_other_source_of_randomness_in_the_package():
-    """Only osteosim.rng draws numbers: no numpy/stdlib generators anywhere else."""
+    """Only osteosim.model.rng draws numbers: no numpy/stdlib generators anywhere else."""
     import pathlib
     import re
 
-    package = pathlib.Path(rng.__file__).parent
+    package = pathlib.Path(rng.__file__).parents[1]
     pattern = re.compile(r"np\.random|numpy\.random|^\s*import random|from random import|default_rng|secrets\.", re.M)
     offenders = [str(p) for p in package.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []

@@ -3,12 +3,12 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from osteosim.outcomes import survival_table
-from osteosim.survival import merge_counts, survival_counts
+from osteosim.analysis.summary import survival_table
+from osteosim.analysis.survival import merge_counts, survival_counts
 
 
 def raw_patients(n: int, seed: int) -> pd.DataFrame:
-    generator = np.random.default_rng(seed)   # test data only; the package draws from osteosim.rng
+    generator = np.random.default_rng(seed)   # test data only; the package draws from osteosim.model.rng
     os_days = generator.exponential(3000, n)
     efs_days = os_days * generator.uniform(0.3, 1.0, n)
     return pd.DataFrame({

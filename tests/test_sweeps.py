@@ -2,7 +2,7 @@
 1 or 2 workers, joblib or SLURM, the same table; a rerun only redoes unfinished jobs; osteosim-report
 fails with one line on what is not a finished sweep.
 
-The SLURM test starts a real single-node cluster (../shared/tools/slurm_local.sh, Debian's
+The SLURM test starts a real single-node cluster (tests/slurm_local.sh, Debian's
 slurm-wlm and munge) and is skipped, saying why, only where those cannot be installed or started.
 """
 from __future__ import annotations
@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 
 import browser
-from osteosim import report
-from osteosim.integrity import CHECKSUMS
-from osteosim.sweep_dashboard import build_sweep_dashboard
+from osteosim.cli import report
+from osteosim.results.integrity import CHECKSUMS
+from osteosim.dashboards.sweep import build_sweep_dashboard
 
 THEATRE, BEDS = "resources.theatre_ortho.roster", "resources.chemo_bed.roster"
 # two years of referrals to one service, two theatre rosters x two chemo-bed rosters
 SWEEP = ["cohort.accrual_years=2", "cohort.followup_years=1", "output.progress=false", "output.dashboard=false",
          f"{THEATRE}=[1,1,1,1,1,0,0],[2,2,2,2,2,0,0]", f"{BEDS}=[8,8,8,8,8,8,8],[12,12,12,12,12,12,12]"]
-SLURM_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "tools" / "slurm_local.sh"
+SLURM_SCRIPT = Path(__file__).resolve().parent / "slurm_local.sh"
 SLURM_LAUNCHER = ["hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug", "hydra.launcher.cpus_per_task=1",
                   "hydra.launcher.mem_gb=1", "hydra.launcher.timeout_min=5"]
 
@@ -175,7 +175,7 @@ def slurm_cluster(tmp_path):
         pytest.skip(f"SLURM not installed ({', '.join(missing)} missing): "
                     "apt-get install -y --no-install-recommends slurm-wlm munge (.ci/run does)")
     if not SLURM_SCRIPT.exists():
-        pytest.skip(f"{SLURM_SCRIPT} not found (the shared tools folder beside the repository)")
+        pytest.skip(f"{SLURM_SCRIPT} not found (it ships with the tests)")
     folder = tmp_path / "slurm"
     munge_was_running = subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode == 0
     start = subprocess.run(["bash", str(SLURM_SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
@@ -211,7 +211,7 @@ def test_slurm_sweep_gives_the_same_table_as_joblib(joblib_sweep, slurm_cluster,
 
 
 def test_parallel_launchers_give_each_job_one_numba_thread():
-    code = ("import numba, os; from osteosim.cli import _one_numba_thread_per_parallel_job as one; "
+    code = ("import numba, os; from osteosim.cli.run import _one_numba_thread_per_parallel_job as one; "
             "one('hydra._internal.core_plugins.basic_launcher.BasicLauncher'); "
             "basic = numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS; "
             "one('hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher'); "

@@ -1,4 +1,4 @@
-"""Simulated randomised trials (osteosim.trial, experiments/trial_power): a valid test under the
+"""Simulated randomised trials (osteosim.analysis.trials, experiments/trial_power): a valid test under the
 null, power that grows with size, one arm per patient, and a script that fails cleanly."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from osteosim.trial import TrialDesign, allocate, power_at, schoenfeld_power
+from osteosim.analysis.trials import TrialDesign, allocate, power_at, schoenfeld_power
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "trial_power" / "trial_power.py"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from osteosim.calibration.estimates import Populations  # noqa: E402
 from osteosim.calibration.targets import load  # noqa: E402
-from osteosim.provenance import git_commit  # noqa: E402
+from osteosim.results.provenance import git_commit  # noqa: E402
 
 # (name, transform to the unconstrained space, its inverse): positive numbers on a log scale,
 # fractions on a logit scale, means as they are.
@@ -131,7 +131,7 @@ def write_outputs(values: dict, mifamurtide: float, regorafenib: float, total_lo
     provenance = (f"# Provenance: experiments/calibrate/calibrate.py on {date.today().isoformat()}, commit {_short(git_commit())},"
                   f" seed {args.seed}, {args.patients} patients per population, start {args.start},"
                   f" {'arms only' if args.arms_only else f'{args.max_evaluations} evaluations'}, loss {total_loss:.3f}.\n"
-                  f"# Targets: {', '.join(targets)} (../shared/evidence/calibration_targets.csv).\n"
+                  f"# Targets: {', '.join(targets)} (experiments/calibrate/targets.csv).\n"
                   "# Fitted values are marked CALIBRATED with their prior; everything else is as in priors.yaml.\n")
     text = (ROOT / "conf/disease/priors.yaml").read_text()
     text = text.replace("# disease=priors: the clonogen model of DESIGN §3 with literature priors (before calibration).",

@@ -6,7 +6,7 @@
 
 Hydra overrides set the population and the trial's timing, for example
 `cohort.metastatic_fraction=1 cohort.accrual_per_year=100 cohort.followup_years=3`. Each size
-runs `--trials` simulated trials (osteosim.trial: both arms on the same patients, keyed 1:1
+runs `--trials` simulated trials (osteosim.analysis.trials: both arms on the same patients, keyed 1:1
 randomisation, two-sided log-rank). Writes power.csv, trials.csv (one row per simulated trial),
 power.md and power.html (Plotly, self-contained) into --out, and prints the table.
 """
@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from osteosim.io import write_text_atomically  # noqa: E402
-from osteosim.trial import TrialDesign, patients_for_power, power_at  # noqa: E402
+from osteosim.results.atomic import write_text_atomically  # noqa: E402
+from osteosim.analysis.trials import TrialDesign, patients_for_power, power_at  # noqa: E402
 
 
 def sizes(text: str) -> list[int]:
@@ -67,7 +67,7 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from osteosim.cli import explain
+    from osteosim.cli.run import explain
     from osteosim.config import compose
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from osteosim.calibration.estimates import Populations  # noqa: E402
 from osteosim.calibration.targets import load  # noqa: E402
-from osteosim.io import write_text_atomically  # noqa: E402
+from osteosim.results.atomic import write_text_atomically  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 UNITS = {"EFS_pct": "percent of patients", "OS_pct": "percent of patients", "Relapse_pct": "percent of patients",

@@ -15,7 +15,7 @@ import pandas as pd
 from osteosim import simulate
 from osteosim.calibration import populations as pop
 from osteosim.config import compose
-from osteosim.survival import DAYS_PER_YEAR, cox_hazard_ratio, kaplan_meier
+from osteosim.analysis.survival import DAYS_PER_YEAR, cox_hazard_ratio, kaplan_meier
 
 
 def _survival_pct(days, event, years: float) -> float:
@@ -73,9 +73,9 @@ def int0133(control: pd.DataFrame, mifamurtide: pd.DataFrame) -> dict[str, float
 
 def sarc024(p: pd.DataFrame, config, regorafenib_hr: float) -> dict[str, float]:
     """PFS hazard ratio of a relapse TKI in patients whose relapse could not be put in CR2 (randomised by id)."""
-    from osteosim import rng
-    from osteosim.disease import kernels as k
-    from osteosim.parameters import disease_vector
+    from osteosim.model import rng
+    from osteosim.model import disease as k
+    from osteosim.model.parameters import disease_vector
 
     progressive = p[p["relapse_day"].notna() & (p["cr2"].astype(float) == 0.0)]
     ids = progressive["patient_id"].to_numpy()

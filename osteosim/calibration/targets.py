@@ -1,4 +1,4 @@
-"""The published figures the default model must reproduce (../shared/evidence/calibration_targets.csv)."""
+"""The published figures the default model must reproduce (experiments/calibrate/targets.csv)."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-TARGETS_CSV = Path(__file__).resolve().parents[3] / "shared" / "evidence" / "calibration_targets.csv"
+TARGETS_CSV = Path(__file__).resolve().parents[2] / "experiments" / "calibrate" / "targets.csv"
 SURVIVAL_FLOOR_POINTS = 3.0   # issue 4: survival within max(published 95% CI half-width, 3 points)
 
 
@@ -61,7 +61,7 @@ def _opt(x) -> float | None:
 
 def load(path: Path = TARGETS_CSV) -> dict[str, Target]:
     if not path.exists():
-        raise FileNotFoundError(f"calibration targets not found at {path} (expected ../shared/evidence/ beside the repo)")
+        raise FileNotFoundError(f"calibration targets not found at {path} (it ships with the repository)")
     table = pd.read_csv(path)
     return {row.id: Target(row.id, row.endpoint, _opt(row.timepoint_years), float(row.value), _opt(row.ci_low),
                            _opt(row.ci_high), None if pd.isna(row.n) else int(row.n), str(row.source))

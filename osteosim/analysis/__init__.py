@@ -1,0 +1,1 @@
+"""Analyses of result tables: survival, summaries, replications with paired differences, trials, service measures."""

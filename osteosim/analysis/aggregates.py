@@ -1,0 +1,202 @@
+"""Patient aggregates for the dashboard, additive over batches so any number of patients fits.
+
+Each function turns one batch of the patients table into a small count table; `merge` sums the
+tables of all batches. The dashboard draws from these tables alone, never from the patients.
+Times are rounded to whole days (`RESOLUTION_DAYS`): a curve is drawn with a few hundred points,
+and the tables stay at most ~5,500 times per curve however many patients there are.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from osteosim.analysis.survival import DAYS_PER_YEAR, ENDPOINTS
+
+RESOLUTION_DAYS = 1.0
+SUBGROUP_KEYS = ["arm", "subgroup", "level", "endpoint", "years", "event"]
+INCIDENCE_KEYS = ["arm", "analysis", "years", "outcome"]
+FLOW_KEYS = ["arm", "source", "target"]
+TIMING_KEYS = ["arm", "stage", "week"]
+KEYS = {"subgroups": SUBGROUP_KEYS, "incidence": INCIDENCE_KEYS, "flow": FLOW_KEYS, "timing": TIMING_KEYS}
+COLUMNS = ["arm", "met_status", "good_response", "csr", "diagnosis_day", "chemo_start_day", "surgery_day",
+           "metastasectomy_day", "rt_start_day", "adjuvant_start_day", "end_of_treatment_day", "relapse_day", "cr2",
+           "second_malignancy_day", "death_cause", "efs_days", "efs_event", "os_days", "os_event"]
+CENSORED = ""
+Z_95 = 1.959963984540054   # standard normal 97.5% quantile: two-sided 95% intervals
+# Sankey stages in pathway order; a patient passes through those whose day column is set
+FLOW_STAGES = [("Referred", None), ("Diagnosed", "diagnosis_day"), ("Neoadjuvant chemo", "chemo_start_day"),
+               ("Surgery", "surgery_day"), ("Metastasectomy", "metastasectomy_day"), ("Radiotherapy", "rt_start_day"),
+               ("Adjuvant chemo", "adjuvant_start_day"), ("End of treatment", "end_of_treatment_day"),
+               ("Relapse / progression", "relapse_day")]
+TIMING_STAGES = {"chemotherapy start": "chemo_start_day", "surgery": "surgery_day",
+                 "adjuvant start": "adjuvant_start_day", "end of treatment": "end_of_treatment_day"}
+
+
+def _years(days: np.ndarray) -> np.ndarray:
+    return np.round(days / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR
+
+
+def _count(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows per distinct key; categorical keys keep a batch's memory small (no Python strings per row)."""
+    return frame.groupby(keys, sort=False, observed=True).size().rename("count").reset_index()
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    """Categories back to text, so tables of different batches concatenate and merge cleanly."""
+    return table.astype({c: str for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)})
+
+
+def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
+    """(arm, subgroup, level, endpoint, years, event) -> count: KM data by metastatic status,
+    histologic response and complete surgical remission, pooled over replications."""
+    good = patients["good_response"].astype("boolean")
+    levels = {
+        "metastatic status": np.where(patients["met_status"].astype(str) == "none", "localized", "metastatic"),
+        "histologic response": np.where(good.isna(), "not assessed", np.where(good.fillna(False), "good", "poor")),
+        "complete remission": np.where(patients["csr"].astype(bool), "CSR", "no CSR"),
+    }
+    arm = pd.Categorical(patients["arm"].astype(str))
+    parts = []
+    for endpoint, (days_col, event_col) in ENDPOINTS.items():
+        days = patients[days_col].to_numpy(dtype=np.float64)
+        keep = ~np.isnan(days)
+        for subgroup, level in levels.items():
+            rows = pd.DataFrame({"arm": arm[keep], "level": pd.Categorical(level[keep]), "years": _years(days[keep]),
+                                 "event": patients[event_col].to_numpy(dtype=bool)[keep]})
+            parts.append(_count(rows, ["arm", "level", "years", "event"]).assign(subgroup=subgroup, endpoint=endpoint))
+    return _plain(pd.concat(parts, ignore_index=True)[[*SUBGROUP_KEYS, "count"]])
+
+
+def incidence(patients: pd.DataFrame) -> pd.DataFrame:
+    """(arm, analysis, years, outcome) -> count, the data of the competing-risk curves.
+
+    'relapse': first event (efs_days) is relapse/progression, second malignancy or death without either;
+    'death': death (os_days) by cause. `CENSORED` marks patients followed without the event.
+    """
+    arm = patients["arm"].astype(str).to_numpy()
+    relapse = patients["relapse_day"].to_numpy(dtype=np.float64)
+    second = patients["second_malignancy_day"].to_numpy(dtype=np.float64)
+    second_first = ~np.isnan(second) & ~(relapse <= second)
+    efs_event = patients["efs_event"].to_numpy(dtype=bool)
+    first = np.where(second_first, "second malignancy",
+                     np.where(~np.isnan(relapse) & efs_event, "relapse / progression",
+                              np.where(efs_event, "death without relapse", CENSORED)))
+    cause = patients["death_cause"].astype(str).to_numpy()
+    death = np.where(patients["os_event"].to_numpy(dtype=bool), cause, CENSORED)
+    parts = []
+    for analysis, days_col, outcome in [("relapse", "efs_days", first), ("death", "os_days", death)]:
+        days = patients[days_col].to_numpy(dtype=np.float64)
+        keep = ~np.isnan(days)
+        rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(days[keep]),
+                             "outcome": pd.Categorical(outcome[keep])})
+        parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=analysis))
+    return _plain(pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]])
+
+
+def flow(patients: pd.DataFrame) -> pd.DataFrame:
+    """(arm, source, target) -> count: each patient's consecutive stages, for a Sankey diagram."""
+    n = len(patients)
+    names = [name for name, _ in FLOW_STAGES]
+    present = [np.ones(n, bool)] + [patients[col].notna().to_numpy() for _, col in FLOW_STAGES[1:]]
+    cr2 = patients["cr2"].astype("boolean")
+    names += ["CR2", "No CR2"]
+    present += [cr2.fillna(False).to_numpy(bool), (~cr2.fillna(True)).to_numpy(bool)]
+    cause = patients["death_cause"].astype(str).to_numpy()
+    for label in ("osteosarcoma", "treatment", "other"):
+        names.append(f"Died: {label}")
+        present.append(cause == label)
+    names.append("Alive at end of follow-up")
+    present.append(cause == "")
+    arm = pd.Categorical(patients["arm"].astype(str))
+    k, last, keys = len(names), np.zeros(n, dtype=np.int64), []
+    for j in range(1, k):  # a link is coded as integers, (arm × k + source) × k + target, to stay small
+        moved = present[j]
+        keys.append((arm.codes[moved].astype(np.int64) * k + last[moved]) * k + j)
+        last[moved] = j
+    counts = np.bincount(np.concatenate(keys), minlength=len(arm.categories) * k * k)
+    code = np.flatnonzero(counts)
+    names = np.asarray(names)
+    return pd.DataFrame({"arm": np.asarray(arm.categories)[code // (k * k)], "source": names[code // k % k],
+                         "target": names[code % k], "count": counts[code]})
+
+
+def timing(patients: pd.DataFrame) -> pd.DataFrame:
+    """(arm, stage, week) -> count: weeks from diagnosis to each treatment stage, binned."""
+    arm = patients["arm"].astype(str).to_numpy()
+    diagnosis = patients["diagnosis_day"].to_numpy(dtype=np.float64)
+    parts = []
+    for stage, col in TIMING_STAGES.items():
+        days = patients[col].to_numpy(dtype=np.float64) - diagnosis
+        keep = ~np.isnan(days)
+        parts.append(pd.DataFrame({"arm": arm[keep], "stage": stage,
+                                   "week": np.floor(days[keep] / 7).astype(np.int64)}))
+    return _count(pd.concat(parts, ignore_index=True), TIMING_KEYS)
+
+
+def batch(patients: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every dashboard aggregate of one batch of patients."""
+    return {"subgroups": subgroups(patients), "incidence": incidence(patients), "flow": flow(patients),
+            "timing": timing(patients)}
+
+
+def merge(tables: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Sum the aggregates of several batches (the total of one table stays small)."""
+    out = {}
+    for name, keys in KEYS.items():
+        parts = [t[name] for t in tables if not t[name].empty]
+        out[name] = (pd.concat(parts, ignore_index=True).groupby(keys, sort=True)["count"].sum().reset_index()
+                     if parts else pd.DataFrame(columns=[*keys, "count"]))
+    return out
+
+
+def aalen_johansen(rows: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative incidence of each outcome from (years, outcome, count) rows, competing risks, with
+    its 95% confidence interval.
+
+    The Aalen–Johansen estimator (Aalen & Johansen 1978; Kalbfleisch & Prentice 2002, §8.2):
+    CIF_k(t) = Σ_{t_i ≤ t} S(t_i−) d_k(t_i) / n(t_i), with S the all-cause Kaplan–Meier, d_k the
+    events of outcome k and n the number at risk at t_i. Its variance is the delta-method
+    (Greenwood-type) one of SAS PROC LIFETEST and lifelines, with the interval on the log(−log)
+    scale so it stays in [0, 1]. Computed here because the rows are counts: lifelines'
+    AalenJohansenFitter wants one row per patient. Returns years, outcome, incidence, ci_low,
+    ci_high, at_risk (one row per time and outcome).
+    """
+    columns = ["years", "outcome", "incidence", "ci_low", "ci_high", "at_risk"]
+    table = rows.pivot_table(index="years", columns="outcome", values="count", aggfunc="sum", fill_value=0)
+    total = table.sum(axis=1).to_numpy(dtype=np.float64)
+    at_risk = total[::-1].cumsum()[::-1]
+    events = table.drop(columns=[CENSORED], errors="ignore")
+    deaths = events.sum(axis=1).to_numpy(dtype=np.float64)
+    survival_before = np.concatenate([[1.0], np.cumprod(1 - deaths / at_risk)[:-1]])
+    out = []
+    for outcome in events.columns:
+        d_k = events[outcome].to_numpy(dtype=np.float64)
+        incidence = np.cumsum(survival_before * d_k / at_risk)
+        low, high = _log_log_interval(incidence, _cif_variance(incidence, d_k, deaths, at_risk, survival_before))
+        out.append(pd.DataFrame({"years": table.index.to_numpy(), "outcome": outcome, "incidence": incidence,
+                                 "ci_low": low, "ci_high": high, "at_risk": at_risk}))
+    return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
+
+
+def _cif_variance(incidence, d_k, deaths, at_risk, survival_before):
+    """Var F_k(t_i) = Σ_{j≤i} (F_i − F_j)² d_j / (n_j (n_j − d_j)) + S_{j−1}² d_kj (n_j − d_kj) / n_j³
+    − 2 (F_i − F_j) S_{j−1} d_kj / n_j², the sums over j taken as running totals."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
+    c = survival_before * d_k / at_risk ** 2
+    f = incidence
+    first = f ** 2 * np.cumsum(a) - 2 * f * np.cumsum(a * f) + np.cumsum(a * f ** 2)
+    second = np.cumsum(survival_before ** 2 * d_k * (at_risk - d_k) / at_risk ** 3)
+    third = f * np.cumsum(c) - np.cumsum(c * f)
+    return np.maximum(first + second - 2 * third, 0.0)
+
+
+def _log_log_interval(estimate, variance, z: float = Z_95):
+    """95% interval of a probability on the log(−log) scale (0 and 1 have no width)."""
+    inside = (estimate > 0) & (estimate < 1)
+    est = np.where(inside, estimate, 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(variance) / (est * np.abs(np.log(est)))
+    transformed = np.log(-np.log(est))
+    bound_a, bound_b = np.exp(-np.exp(transformed + z * se)), np.exp(-np.exp(transformed - z * se))
+    return np.where(inside, bound_a, estimate), np.where(inside, bound_b, estimate)

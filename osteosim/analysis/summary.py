@@ -1,0 +1,149 @@
+"""The run summary (summary.json): survival with 95% CIs, waits, utilisation, counts, provenance.
+
+Computed from the result tables only, so it can be rebuilt from a results folder.
+Kaplan–Meier estimates and their confidence intervals come from lifelines (log(-log)
+Greenwood intervals), pooling patients over replications.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from osteosim.analysis.service import utilisation, wait_times
+from osteosim.analysis.survival import (ENDPOINTS, SURVIVAL_YEARS, rounded_or_none, kaplan_meier_counts, km_at, select,
+                                       survival_counts)
+
+def survival_table(counts: pd.DataFrame) -> list[dict]:
+    """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status (from survival counts)."""
+    rows = []
+    for arm in sorted(counts["arm"].unique()):
+        for group in ("all", "localized", "metastatic"):
+            for endpoint in ENDPOINTS:
+                curve = select(counts, arm, group, endpoint)
+                n = int(curve["count"].sum())
+                for row in km_at(kaplan_meier_counts(curve)):
+                    rows.append({"arm": str(arm), "group": group, "endpoint": endpoint, **row, "n": n})
+    return rows
+
+
+def waits_table(events: pd.DataFrame) -> list[dict]:
+    """Median and 90th percentile of the wait for a resource, by stage (patients only)."""
+    waits = wait_times(events)
+    if waits.empty:
+        return []
+    agg = waits.groupby(["arm", "stage"], observed=True)["wait"].agg(
+        median_days="median", p90_days=lambda w: w.quantile(0.9), mean_days="mean", n="size")
+    return [{k: (round(float(v), 4) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in agg.reset_index().astype({"arm": str, "stage": str}).to_dict("records")]
+
+
+def utilisation_table(resources: pd.DataFrame) -> list[dict]:
+    if resources.empty:
+        return []
+    table = utilisation(resources).astype({"arm": str, "resource": str})
+    return [{k: (rounded_or_none(float(v)) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in table.to_dict("records")]
+
+
+def tally(patients: pd.DataFrame) -> dict:
+    """Additive counts of a batch of patients (merge batches with `merge_tallies`)."""
+    good = patients["good_response"].astype("float")
+    return {
+        "patients": int(len(patients)),
+        "replications": set(int(r) for r in patients["replication"].unique()),
+        "met_status": {str(k): int(v) for k, v in patients["met_status"].value_counts(sort=False).items()},
+        "death_cause": {(str(k) or "alive"): int(v) for k, v in patients["death_cause"].value_counts(sort=False).items()},
+        "relapse_or_progression": int(patients["relapse_day"].notna().sum()),
+        "good_response": (float(good.sum()), int(good.notna().sum())),
+        "csr": int(patients["csr"].sum()),
+        "by_replication": pathway_counts(patients),
+    }
+
+
+def pathway_counts(patients: pd.DataFrame) -> pd.DataFrame:
+    """Additive counts per replication x arm behind the crude-proportion KPIs (relapse, CR2, second cancer)."""
+    counts = pd.DataFrame({
+        "replication": patients["replication"].to_numpy(), "arm": patients["arm"].astype(str).to_numpy(),
+        "patients": 1, "relapses": patients["relapse_day"].notna().to_numpy(dtype=int),
+        "cr2": patients["cr2"].fillna(False).to_numpy(dtype=int),
+        "second_malignancies": patients["second_malignancy_day"].notna().to_numpy(dtype=int)})
+    return counts.groupby(["replication", "arm"], sort=True).sum().reset_index()
+
+
+def merge_tallies(tallies: list[dict]) -> dict:
+    """Sum batch tallies into the summary's counts."""
+    total = {"patients": 0, "replications": set(), "met_status": {}, "death_cause": {}, "relapse_or_progression": 0,
+             "good": 0.0, "assessed": 0, "csr": 0}
+    for t in tallies:
+        total["patients"] += t["patients"]
+        total["replications"] |= t["replications"]
+        for key in ("met_status", "death_cause"):
+            for name, n in t[key].items():
+                total[key][name] = total[key].get(name, 0) + n
+        total["relapse_or_progression"] += t["relapse_or_progression"]
+        total["good"] += t["good_response"][0]
+        total["assessed"] += t["good_response"][1]
+        total["csr"] += t["csr"]
+    n = total["patients"]
+    return {
+        "patients": n,
+        "replications": len(total["replications"]),
+        "met_status": total["met_status"],
+        "death_cause": total["death_cause"],
+        "relapse_or_progression": total["relapse_or_progression"],
+        "good_response_rate": rounded_or_none(total["good"] / total["assessed"]) if total["assessed"] else None,
+        "csr_rate": rounded_or_none(total["csr"] / n) if n else None,
+    }
+
+
+def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame,
+              reference: str | None = None, cox_patients: pd.DataFrame | None = None, warmup_day: float = 0.0) -> dict:
+    """summary.json content from survival counts and patient tallies (see `summarise_patients`).
+
+    Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone.
+    """
+    from osteosim.analysis.replications import (hazard_ratios, kpi_intervals, paired_differences, proportions_by_replication,
+                                     service_by_replication, survival_by_replication)
+
+    events, resources = _after(events, warmup_day), _after(resources, warmup_day)
+    by_replication = [t["by_replication"] for t in tallies]
+    tables = [t for t in (survival_by_replication(survival), proportions_by_replication(by_replication),
+                          service_by_replication(events, resources)) if not t.empty]
+    per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival)
+    several_arms = per_replication["arm"].nunique() > 1
+    return {
+        "survival": survival_table(survival),
+        "kpis": kpi_intervals(per_replication),
+        "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
+        "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],
+        "waits": waits_table(events),
+        "utilisation": utilisation_table(resources),
+        "warmup_day": warmup_day,
+        "counts": merge_tallies(tallies),
+    }
+
+
+def _after(table: pd.DataFrame, day: float) -> pd.DataFrame:
+    return table if table.empty or day <= 0 else table[table["day"] >= day]
+
+
+def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,
+                       reference: str | None = None, warmup_day: float = 0.0) -> dict:
+    """summary.json content from an in-memory patients table."""
+    return summarise(survival_counts(patients), [tally(patients)], events, resources, reference, patients, warmup_day)
+
+
+def survival_lines(summary: dict, years: int = 5) -> list[str]:
+    """Human-readable 5-year OS/EFS by metastatic status with 95% CIs, for the terminal."""
+    lines = [f"{years}-year survival (Kaplan-Meier, 95% CI):"]
+    width = max([12] + [len(row["arm"]) for row in summary["survival"]])
+    for row in summary["survival"]:
+        if row["years"] != years or row["group"] == "all":
+            continue
+        if row["estimate"] is None:
+            text = "not estimable (follow-up too short)"
+        else:
+            text = f"{100 * row['estimate']:5.1f}%  ({100 * row['ci_low']:.1f}-{100 * row['ci_high']:.1f})"
+        lines.append(f"  {row['arm']:<{width}} {row['group']:<11} {row['endpoint']:<4} {text}   n={row['n']}")
+    return lines

@@ -1,0 +1,1 @@
+"""The commands: `osteosim` (run) and `osteosim-report` (sweep and run reports)."""

@@ -1,1 +1,0 @@
-"""The biology: clonogen burden, growth, kill, cure or relapse (DESIGN §3)."""

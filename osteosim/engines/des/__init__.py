@@ -1,0 +1,1 @@
+"""The SimPy engine: rostered resources, background demand, the event and resource logs, the run loop."""

@@ -1,0 +1,171 @@
+"""Choosing an engine and running replications as a stream of table chunks.
+
+`des` (SimPy) gives one chunk per replication, with events and resource changes; `cohort`
+(all-Numba) gives chunks of `output.chunk_patients` patients, so any cohort size runs in
+bounded memory, and has no resource table (capacity is unconstrained).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from osteosim.model import population as cohort_mod
+from osteosim.model import rng
+from osteosim.config import Config
+from osteosim.model.parameters import disease_vector
+from osteosim.model.protocol import pack
+from osteosim.results.tables import patients_frame
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class Chunk:
+    patients: pd.DataFrame
+    events: pd.DataFrame | None
+    resources: pd.DataFrame | None
+
+
+def engine_for(config: Config) -> str:
+    """`auto` means the cohort engine whenever no resource can make anybody wait."""
+    if config.engine != "auto":
+        return config.engine
+    return "cohort" if config.cohort.unconstrained_capacity else "des"
+
+
+def writes_events(config: Config) -> bool:
+    events = config.output.events
+    return engine_for(config) == "des" if events is None else bool(events)
+
+
+def writes_resources(config: Config) -> bool:
+    return engine_for(config) == "des" and config.output.resources
+
+
+def work_total(config: Config) -> tuple[float, str]:
+    """Size of the whole run in progress-bar units: simulated days (des) or patients (cohort)."""
+    seed = int(rng.replication_seed(config.seed, 0))
+    arrivals = cohort_mod.arrival_days(config.cohort, seed)
+    runs = config.replications * max(len(config.arms), 1)
+    if engine_for(config) == "des":
+        return cohort_mod.horizon_day(config.cohort, arrivals) * runs, "sim-day"
+    return float(arrivals.shape[0] * runs), "patient"
+
+
+def arm_variants(config: Config) -> list[Config]:
+    """One configuration per arm of the experiment, the reference arm first (`arms=[...]`, else `arm`)."""
+    if not config.arms:
+        return [config]
+    from osteosim.config import arm_config
+
+    return [replace(config, arm=arm_config(name)) for name in config.arms]
+
+
+def reference_arm(config: Config) -> str:
+    return config.arms[0] if config.arms else config.arm.name
+
+
+def replication_stream(config: Config, replication: int, arm_index: int) -> int:
+    """The seed of one replication of one arm: the same for every arm when paired (common random numbers)."""
+    if config.paired:
+        return int(rng.replication_seed(config.seed, replication))
+    return int(rng.replication_seed(config.seed, replication + UNPAIRED_ARM_OFFSET * (arm_index + 1)))
+
+
+UNPAIRED_ARM_OFFSET = 1 << 32   # independent streams per arm when paired=false (for comparison only)
+
+
+def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
+    """Every replication of every arm, as chunks of the result tables, in replication then arm order."""
+    if config.workers > 1 and config.replications > 1:
+        yield from _parallel_replications(config, progress)
+        return
+    for replication in range(config.replications):
+        yield from _replication(config, replication, progress)
+
+
+def _replication(config: Config, replication: int, progress: Progress | None = None) -> Iterator[Chunk]:
+    for arm_index, variant in enumerate(arm_variants(config)):
+        run = _des_replication if engine_for(variant) == "des" else _cohort_replication
+        yield from run(variant, replication, progress, replication_stream(config, replication, arm_index))
+
+
+def _single_threaded_numba() -> None:
+    """Worker processes share the cores: one Numba thread each (parallel workers must not oversubscribe the cores)."""
+    import numba
+
+    numba.set_num_threads(1)
+
+
+def _replication_tables(config: Config, replication: int) -> list[Chunk]:
+    return list(_replication(config, replication))
+
+
+def _parallel_replications(config: Config, progress: Progress | None) -> Iterator[Chunk]:
+    """Replications in a pool of `config.workers` processes; keyed draws make the split irrelevant."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    per_replication = work_total(config)[0] / config.replications   # all arms of one replication
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once Numba's threads have started
+    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_single_threaded_numba) as pool:
+        futures = [pool.submit(_replication_tables, config, r) for r in range(config.replications)]
+        for future in futures:
+            yield from future.result()
+            if progress is not None:
+                progress(per_replication)
+
+
+def add_second_malignancies(rec, cohort, seed: int, params) -> None:
+    """After the pathway (they change nothing in it): second cancers, which end event-free survival."""
+    from osteosim.model.disease import second_malignancy_days
+
+    rec.second_malignancy_day = second_malignancy_days(rec.end_of_treatment_day, rec.death_day, cohort.horizon_day,
+                                                       cohort.first_id, seed, params)
+
+
+def _des_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
+    from osteosim.engines.des.run import Run
+
+    cohort = cohort_mod.sample(config.cohort, config.disease, seed)
+    run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
+    run.simulate(progress)
+    add_second_malignancies(run.rec, cohort, seed, run.params)
+    arm = config.arm.name
+    yield Chunk(patients_frame(cohort, run.rec, replication, arm),
+                run.events.frame(replication, arm) if writes_events(config) else None,
+                run.resource_log.frame(replication, arm) if writes_resources(config) else None)
+
+
+def _cohort_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
+    from osteosim.engines.cohort import simulate_cohort
+
+    arrivals = cohort_mod.arrival_days(config.cohort, seed)
+    horizon = cohort_mod.horizon_day(config.cohort, arrivals)
+    protocol, params = pack(config), disease_vector(config.disease, config.arm)
+    step = config.output.chunk_patients
+    if writes_events(config):
+        from osteosim.engines.cohort import EVENTS_CHUNK
+        step = min(step, EVENTS_CHUNK)
+    for lo in range(0, max(arrivals.shape[0], 1), step):
+        hi = min(lo + step, arrivals.shape[0])
+        cohort = cohort_mod.sample_chunk(config.cohort, config.disease, seed, arrivals, horizon, lo, hi)
+        rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
+        add_second_malignancies(rec, cohort, seed, params)
+        yield Chunk(patients_frame(cohort, rec, replication, config.arm.name),
+                    events.frame(replication, config.arm.name) if events is not None else None, None)
+        if progress is not None:
+            progress(float(hi - lo))
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack chunks, keeping categorical columns categorical (categories are unified)."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    for col in frames[0].columns:
+        if isinstance(frames[0][col].dtype, pd.CategoricalDtype) and not isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("category")
+    return out

@@ -1,0 +1,165 @@
+"""Counter-based, keyed random numbers: the only source of randomness in osteosim.
+
+Every draw is a pure function of ``(seed, stream, purpose, index)``: ``stream`` is a
+patient id (or a background-demand stream), ``purpose`` names what the number is for
+(one of the constants below) and ``index`` counts draws of that purpose. Because no
+state is carried between draws, adding an arm, a patient or a worker never shifts
+anybody else's numbers: common random numbers across arms and scenarios come for free
+and results do not depend on how work is split.
+
+The mixer is SplitMix64's finaliser applied to each key component in turn (a strong
+64-bit avalanche; the same construction as Java's SplittableRandom and Numba-friendly).
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+# Purposes: one constant per kind of draw. Never renumber an existing purpose
+# (it would change every result); append new ones at the end.
+ARRIVAL = 1
+AGE = 2
+SEX = 3
+SITE = 4
+MET_TRUE = 5
+MET_PATTERN = 6
+NODULES = 7
+BILATERAL = 8
+MICRO_BURDEN = 9
+GROWTH = 10
+CHEMOSENS = 11
+RESPONSE_NOISE = 12
+STAGING_LUNG = 13
+STAGING_BONE = 14
+SYMPTOM_DELAY = 15
+SERVICE_TIME = 16
+TOXICITY_DELAY = 17
+DOSE_REDUCTION = 18
+MTX_CLEARANCE = 19
+TREATMENT_DEATH = 20
+OTHER_DEATH = 21
+SURGERY_TYPE = 22
+RESECTABLE = 23
+RT_CONTROL = 24
+CLONOGENS = 25
+RELAPSE_SITE = 26
+CR2 = 27
+POST_RELAPSE = 28
+BACKGROUND = 29
+REPLICATION = 30
+ADMISSION_LENGTH = 31
+SECOND_MALIGNANCY = 32
+RANDOMISATION = 33         # allocation of simulated trial patients (osteosim.analysis.trials)
+
+BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+_TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
+
+
+@nb.njit(cache=True, inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _MUL1
+    z = (z ^ (z >> np.uint64(27))) * _MUL2
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def bits(seed, stream, purpose, index):
+    """64 random bits for one key."""
+    h = _mix(np.uint64(seed) + _GOLDEN)
+    h = _mix(h ^ (np.uint64(stream) * _GOLDEN + _GOLDEN))
+    h = _mix(h ^ (np.uint64(purpose) * _MUL1 + _GOLDEN))
+    return _mix(h ^ (np.uint64(index) * _MUL2 + _GOLDEN))
+
+
+@nb.njit(cache=True)
+def uniform(seed, stream, purpose, index):
+    """Uniform on the open interval (0, 1)."""
+    return ((bits(seed, stream, purpose, index) >> np.uint64(11)) + 0.5) * _TWO_POW_MINUS_53
+
+
+@nb.njit(cache=True)
+def normal(seed, stream, purpose, index):
+    """Standard normal by Box–Muller over two sub-draws of the same key."""
+    u1 = uniform(seed, stream, purpose, 2 * index)
+    u2 = uniform(seed, stream, purpose, 2 * index + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@nb.njit(cache=True)
+def exponential(seed, stream, purpose, index, mean):
+    return -mean * np.log(uniform(seed, stream, purpose, index))
+
+
+@nb.njit(cache=True)
+def lognormal(seed, stream, purpose, index, median, sigma):
+    """Log-normal given its median and the SD of its natural log."""
+    return median * np.exp(sigma * normal(seed, stream, purpose, index))
+
+
+@nb.njit(cache=True)
+def bernoulli(seed, stream, purpose, index, p):
+    return uniform(seed, stream, purpose, index) < p
+
+
+@nb.njit(cache=True)
+def categorical(seed, stream, purpose, index, cumulative):
+    """Index of the category drawn from cumulative probabilities (last entry 1)."""
+    u = uniform(seed, stream, purpose, index)
+    for k in range(len(cumulative) - 1):
+        if u < cumulative[k]:
+            return k
+    return len(cumulative) - 1
+
+
+@nb.njit(cache=True)
+def poisson(seed, stream, purpose, index, lam):
+    """Poisson count: inversion for small means, a rounded normal approximation above 50."""
+    if lam <= 0.0:
+        return 0.0
+    if lam > 50.0:
+        k = np.floor(lam + np.sqrt(lam) * normal(seed, stream, purpose, index) + 0.5)
+        return max(k, 0.0)
+    u = uniform(seed, stream, purpose, index)
+    p = np.exp(-lam)
+    cdf = p
+    k = 0.0
+    while u > cdf and k < 1000.0:
+        k += 1.0
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@nb.njit(cache=True)
+def replication_seed(seed, replication):
+    """The seed of one replication: distinct streams, same arm pairing within it."""
+    return np.int64(bits(seed, 0, REPLICATION, replication) >> np.uint64(2))
+
+
+@nb.njit(cache=True)
+def uniform_array(seed, streams, purpose, index):
+    out = np.empty(streams.shape[0])
+    for i in range(streams.shape[0]):
+        out[i] = uniform(seed, streams[i], purpose, index)
+    return out
+
+
+@nb.njit(cache=True)
+def normal_array(seed, streams, purpose, index):
+    out = np.empty(streams.shape[0])
+    for i in range(streams.shape[0]):
+        out[i] = normal(seed, streams[i], purpose, index)
+    return out
+
+
+@nb.njit(cache=True)
+def stream_uniforms(seed, stream, purpose, n):
+    """The first n uniforms of one (stream, purpose): indices 0..n-1."""
+    out = np.empty(n)
+    for k in range(n):
+        out[k] = uniform(seed, stream, purpose, k)
+    return out

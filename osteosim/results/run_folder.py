@@ -1,0 +1,161 @@
+"""A run folder: the files of the output contract (DESIGN §5), all or nothing.
+
+Tables are streamed chunk by chunk into Parquet files in a hidden staging folder beside the
+results (so ten million patients never sit in memory at once); the summary and the dashboard
+are then computed from those files alone; only when everything is complete are the files
+renamed into place, so an interrupted or failed run never leaves a half-written result.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from osteosim.results.atomic import write_json_atomically
+
+FILES = ("patients.parquet", "events.parquet", "resources.parquet", "summary.json", "dashboard.html")
+BATCH_ROWS = 500_000
+SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "cr2",
+                   "second_malignancy_day", "death_cause",
+                   "efs_days", "efs_event", "os_days", "os_event"]
+
+
+class _TableWriter:
+    """Appends DataFrame chunks to one Parquet file (one row group per chunk)."""
+
+    def __init__(self, path: Path):
+        self.path, self.writer = path, None
+
+    def write(self, frame: pd.DataFrame | None) -> None:
+        if frame is None:
+            return
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_tables(chunks: Iterable, staging: Path) -> None:
+    """Stream every chunk's patients, events and resources into the staging folder."""
+    writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources")}
+    try:
+        for chunk in chunks:
+            for name, writer in writers.items():
+                writer.write(getattr(chunk, name))
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+
+def _read(path: Path, columns=None) -> pd.DataFrame:
+    return pd.read_parquet(path, columns=columns) if path.exists() else pd.DataFrame()
+
+
+def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict], dict[str, pd.DataFrame]]:
+    """Survival counts, tallies and the dashboard's aggregates (osteosim.analysis.aggregates) of a patients
+    file, read in batches so any size fits in memory."""
+    from osteosim.analysis import aggregates
+    from osteosim.analysis.summary import tally
+    from osteosim.analysis.survival import merge_counts, survival_counts
+
+    counts, tallies, dashboard = merge_counts([]), [], aggregates.merge([])
+    if path.exists():
+        columns = list(dict.fromkeys(SUMMARY_COLUMNS + aggregates.COLUMNS))
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            frame = batch.to_pandas()
+            counts = merge_counts([counts, survival_counts(frame)])  # the running totals stay small
+            dashboard = aggregates.merge([dashboard, aggregates.batch(frame)])
+            tallies.append(tally(frame))
+    return counts, tallies, dashboard
+
+
+COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
+
+
+def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
+                     warmup_day: float = 0.0) -> dict:
+    """summary.json (and dashboard.html) from the written tables alone."""
+    from osteosim.dashboards.run import validation_table, write_dashboard
+    from osteosim.analysis.summary import summarise
+
+    survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet")
+    events = _read(staging / "events.parquet")
+    resources = _read(staging / "resources.parquet")
+    several_arms = survival["arm"].nunique() > 1
+    cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
+    summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
+    if provenance is not None:
+        summary["provenance"] = provenance
+    write_json_atomically(staging / "summary.json", summary)
+    if dashboard:
+        write_dashboard(staging / "dashboard.html", None, events, resources, summary, aggregates=patient_tables,
+                        validation=validation_table(staging.parent))
+    return summary
+
+
+def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
+              reference: str | None = None, warmup_day: float = 0.0) -> dict:
+    """Write a whole run into `folder`; returns the summary."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    try:
+        write_tables(chunks, staging)
+        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day)
+        for name in FILES:
+            if (staging / name).exists():
+                os.replace(staging / name, folder / name)
+        return summary
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_results(results, folder: Path, **kwargs) -> dict:
+    """Write in-memory `Results` (the Python API's) as a run folder."""
+    from osteosim.engines.replications import Chunk
+
+    events = results.events if len(results.events.columns) else None
+    resources = results.resources if len(results.resources.columns) and len(results.resources) else None
+    chunk = Chunk(results.patients, events if events is not None and len(events) else None, resources)
+    from osteosim.engines.replications import reference_arm
+
+    config = results.config
+    return write_run([chunk], folder, dashboard=config.output.dashboard, reference=reference_arm(config),
+                     warmup_day=warmup_day(config), **kwargs)
+
+
+def warmup_day(config) -> float:
+    """Service KPIs start after the warm-up; a trial cohort has none (nothing queues)."""
+    from osteosim.model.population import DAYS_PER_YEAR
+
+    return config.cohort.warmup_years * DAYS_PER_YEAR
+
+
+def rebuild_dashboard(folder: Path) -> Path:
+    """Redraw a run folder's dashboard.html from its tables (`osteosim-report RUN_DIR`), through the
+    same batched aggregation as the run, so it works for any number of patients. A complete folder
+    stays complete: the dashboard is derived, so its checksum is recorded anew."""
+    import json
+
+    from osteosim.dashboards.run import validation_table, write_dashboard
+    from osteosim.results.integrity import is_complete, seal
+
+    complete = is_complete(folder)
+    _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    write_dashboard(folder / "dashboard.html", None, _read(folder / "events.parquet"),
+                    _read(folder / "resources.parquet"), summary, aggregates=patient_tables,
+                    validation=validation_table(folder))
+    if complete:
+        seal(folder, FILES)
+    return folder / "dashboard.html"
