@@ -13,7 +13,8 @@ import warnings
 
 from numba.core.registry import CPUDispatcher
 
-MODULES = ("osteosim.model.rng", "osteosim.model.disease", "osteosim.model.decisions", "osteosim.engines.cohort")
+MODULES = ("osteosim.model.rng", "osteosim.model.disease", "osteosim.model.decisions", "osteosim.model.appointments",
+           "osteosim.model.pathway", "osteosim.engines.cohort")
 
 
 @contextlib.contextmanager

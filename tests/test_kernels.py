@@ -10,7 +10,7 @@ from osteosim.model import disease as k
 from osteosim.model.parameters import disease_vector
 
 PARAMS = disease_vector(compose([]).disease, compose([]).arm)
-DETECT, SYMPTOM = PARAMS[k.P_DETECT], PARAMS[k.P_SYMPTOM]
+DETECT, SYMPTOM = PARAMS.detect, PARAMS.symptom
 GROWTH = np.log10(2.0) / 20.0     # a 20-day doubling time
 
 
@@ -20,10 +20,10 @@ def occult(burden: float, day: float = 0.0):
 
 def test_a_burden_pushed_back_below_detection_does_not_show_on_imaging():
     state = k.advance(occult(DETECT - 0.1), 30.0, PARAMS)          # crosses the threshold on day ~6.6
-    assert state[k.DETECT_DAY] == pytest.approx(0.1 / GROWTH)
-    assert k.occult_visible_since(state, PARAMS) == state[k.DETECT_DAY]
+    assert state.detect_day == pytest.approx(0.1 / GROWTH)
+    assert k.occult_visible_since(state, PARAMS) == state.detect_day
     treated = k.chemotherapy_course(state, 31.0, 1.0, 1.0, True, PARAMS)   # one full MAP cycle of kill
-    assert treated[k.MICRO] < DETECT
+    assert treated.micro < DETECT
     assert k.occult_visible_since(treated, PARAMS) == np.inf
     assert k.progression_detectable_day(treated, PARAMS) == np.inf
 

@@ -81,8 +81,7 @@ def sarc024(p: pd.DataFrame, config, regorafenib_hr: float) -> dict[str, float]:
     ids = progressive["patient_id"].to_numpy()
     treated = (ids % 2) == 1
     placebo = disease_vector(config.disease, config.arm)
-    drug = placebo.copy()
-    drug[k.P_RELAPSE_PFS_HR] = regorafenib_hr
+    drug = placebo._replace(relapse_pfs_hr=regorafenib_hr)
     seed = int(rng.replication_seed(config.seed, 0))
     pfs = np.array([k.post_relapse_progression_days(seed, int(i), drug if t else placebo) for i, t in zip(ids, treated)])
     return {"SARC024_REGO_HR_PFS": cox_hazard_ratio(pfs, np.ones_like(pfs, dtype=bool), treated)[0]}

@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
+from osteosim.model.codes import VISIT_PHASES, VISIT_RESOURCES
+
 INF = float("inf")
 
 
@@ -183,9 +185,7 @@ class ResourcesConfig:
 
 
 # ---------------------------------------------------------------- arm and scenario
-VISIT_PHASES = ("adjuvant", "maintenance", "relapse")
 SURVEILLANCE_IMAGING = ("ct", "xray")   # chest imaging at follow-up visits
-VISIT_RESOURCES = ("day_case", "chemo_bed", "followup_clinic")
 
 
 @dataclass

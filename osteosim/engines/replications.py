@@ -132,9 +132,10 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     cohort = cohort_mod.sample(config.cohort, config.disease, seed)
     run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
     run.simulate(progress)
-    add_second_malignancies(run.rec, cohort, seed, run.params)
+    rec = run.record()
+    add_second_malignancies(rec, cohort, seed, run.params)
     arm = config.arm.name
-    yield Chunk(patients_frame(cohort, run.rec, replication, arm),
+    yield Chunk(patients_frame(cohort, rec, replication, arm),
                 run.events.frame(replication, arm) if writes_events(config) else None,
                 run.resource_log.frame(replication, arm) if writes_resources(config) else None)
 

@@ -2,8 +2,8 @@
 
 Each answers one clinical question for one patient (is this course delayed, what did staging
 see, can the metastases be resected, ...), from the packed protocol (`osteosim.model.protocol`) and
-keyed draws. The SimPy stages call them from Python between resource waits; the cohort engine
-calls them inside its compiled loop; so both engines make the same decisions for the same key.
+keyed draws. The compiled pathway (`model.pathway`) calls them, whichever engine drives it, so both
+engines make the same decisions for the same key.
 """
 from __future__ import annotations
 
@@ -12,19 +12,15 @@ import numpy as np
 
 from osteosim.model import rng
 from osteosim.model import disease as k
-from osteosim.model.protocol import (T_AXIAL_RESECTABLE, T_BILATERAL, T_CR2_FACTOR, T_CSR_EXTRA,
-                               T_CSR_LUNG, T_CSR_MULTI, T_CT_SENS, T_DOSE_P, T_LIMB_SALVAGE, T_MISSED_BELOW, T_MTX_EXTRA,
-                               T_MTX_P, T_OVERT_DX, T_PATH_MEDIAN, T_PATH_SIGMA, T_PERIOP, T_PET_SENS,
-                               T_CR2_BURDEN_FACTOR, T_REDUCED, T_SURVEILLANCE_BLIND, T_TOX_DAYS, T_TOX_P, T_TRM)
+from osteosim.model.codes import MET
 
-NONE, LUNG, EXTRAPULMONARY, MULTISYSTEM = 0, 1, 2, 3
 SECOND_LINE_COURSE_BASE = 100   # keyed-draw index of second-line courses
 OPERATION_BASE = 50             # keyed-draw index of operations (perioperative death)
 
 
 @nb.njit(cache=True)
 def pathology_days(seed, pid, T):
-    return rng.lognormal(seed, pid, rng.SERVICE_TIME, 0, T[T_PATH_MEDIAN], T[T_PATH_SIGMA])
+    return rng.lognormal(seed, pid, rng.SERVICE_TIME, 0, T.path_median, T.path_sigma)
 
 
 @nb.njit(cache=True)
@@ -32,19 +28,19 @@ def staging(seed, pid, true_met, true_nodules, T):
     """(staged pattern, nodules seen on CT, bilateral): CT sees each nodule, PET bone disease, or not."""
     seen = 0
     for i in range(true_nodules):
-        if rng.uniform(seed, pid, rng.STAGING_LUNG, i) < T[T_CT_SENS]:
+        if rng.uniform(seed, pid, rng.STAGING_LUNG, i) < T.ct_sens:
             seen += 1
-    bone_seen = (true_met == EXTRAPULMONARY or true_met == MULTISYSTEM) and \
-        rng.uniform(seed, pid, rng.STAGING_BONE, 0) < T[T_PET_SENS]
-    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.BILATERAL, 0) < T[T_BILATERAL]
+    bone_seen = (true_met == MET.extrapulmonary or true_met == MET.multisystem) and \
+        rng.uniform(seed, pid, rng.STAGING_BONE, 0) < T.pet_sens
+    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.BILATERAL, 0) < T.bilateral
     if seen > 0 and bone_seen:
-        staged = MULTISYSTEM
+        staged = MET.multisystem
     elif seen > 0:
-        staged = LUNG
+        staged = MET.lung
     elif bone_seen:
-        staged = EXTRAPULMONARY
+        staged = MET.extrapulmonary
     else:
-        staged = NONE
+        staged = MET.none
     return staged, seen, bilateral
 
 
@@ -52,10 +48,10 @@ def staging(seed, pid, true_met, true_nodules, T):
 def apply_staging(state, day, true_met, staged, T, params):
     """Overt metastases that staging found are overt; lesions staging missed stay occult, below detection."""
     state = k.advance(state, day, params)
-    if true_met != NONE and staged != NONE:
-        return k.with_overt(state, T[T_OVERT_DX])
-    if true_met != NONE:
-        return k.fold_invisible_overt(k.with_overt(state, params[k.P_DETECT] - T[T_MISSED_BELOW]), day, params)
+    if true_met != MET.none and staged != MET.none:
+        return k.with_overt(state, T.overt_dx)
+    if true_met != MET.none:
+        return k.fold_invisible_overt(k.with_overt(state, params.detect - T.missed_below), day, params)
     return state
 
 
@@ -72,50 +68,50 @@ def restage(state, day, staged, T, params):
     since = k.occult_visible_since(state, params)
     if since > day:
         return state, False, np.inf
-    if staged == LUNG:
-        return k.absorb_visible_occult(state, params[k.P_DETECT] - T[T_MISSED_BELOW]), False, np.inf
+    if staged == MET.lung:
+        return k.absorb_visible_occult(state, params.detect - T.missed_below), False, np.inf
     return state, True, since
 
 
 @nb.njit(cache=True)
 def course_plan(seed, pid, index, stay, is_mtx, T):
     """(toxicity delay in days, dose intensity, length of stay) of chemotherapy course `index`."""
-    delay = T[T_TOX_DAYS] if rng.bernoulli(seed, pid, rng.TOXICITY_DELAY, index, T[T_TOX_P]) else 0.0
-    intensity = T[T_REDUCED] if rng.bernoulli(seed, pid, rng.DOSE_REDUCTION, index, T[T_DOSE_P]) else 1.0
-    if is_mtx and rng.bernoulli(seed, pid, rng.MTX_CLEARANCE, index, T[T_MTX_P]):
-        stay = stay + T[T_MTX_EXTRA]
+    delay = T.tox_days if rng.bernoulli(seed, pid, rng.TOXICITY_DELAY, index, T.tox_p) else 0.0
+    intensity = T.reduced if rng.bernoulli(seed, pid, rng.DOSE_REDUCTION, index, T.dose_p) else 1.0
+    if is_mtx and rng.bernoulli(seed, pid, rng.MTX_CLEARANCE, index, T.mtx_p):
+        stay = stay + T.mtx_extra
     return delay, intensity, stay
 
 
 @nb.njit(cache=True)
 def dies_of_course(seed, pid, index, T):
-    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, index, T[T_TRM])
+    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, index, T.trm)
 
 
 @nb.njit(cache=True)
 def dies_of_operation(seed, pid, operation, T):
-    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, OPERATION_BASE + operation, T[T_PERIOP])
+    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, OPERATION_BASE + operation, T.periop)
 
 
 @nb.njit(cache=True)
 def primary_resectable(seed, pid, axial, T):
-    return (not axial) or rng.bernoulli(seed, pid, rng.RESECTABLE, 0, T[T_AXIAL_RESECTABLE])
+    return (not axial) or rng.bernoulli(seed, pid, rng.RESECTABLE, 0, T.axial_resectable)
 
 
 @nb.njit(cache=True)
 def amputation(seed, pid, T):
-    return not rng.bernoulli(seed, pid, rng.SURGERY_TYPE, 0, T[T_LIMB_SALVAGE])
+    return not rng.bernoulli(seed, pid, rng.SURGERY_TYPE, 0, T.limb_salvage)
 
 
 @nb.njit(cache=True)
 def metastases_resectable(seed, pid, staged, T):
-    p = T[T_CSR_LUNG] if staged == LUNG else T[T_CSR_EXTRA] if staged == EXTRAPULMONARY else T[T_CSR_MULTI]
+    p = T.csr_lung if staged == MET.lung else T.csr_extra if staged == MET.extrapulmonary else T.csr_multi
     return rng.bernoulli(seed, pid, rng.RESECTABLE, 1, p)
 
 
 @nb.njit(cache=True)
 def radiotherapy_controls(seed, pid, params):
-    return rng.bernoulli(seed, pid, rng.RT_CONTROL, 0, params[k.P_RT_CONTROL])
+    return rng.bernoulli(seed, pid, rng.RT_CONTROL, 0, params.rt_control)
 
 
 @nb.njit(cache=True)
@@ -128,8 +124,8 @@ def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_si
     """CR2 by relapse site, less likely for patients metastatic at diagnosis and (a scenario
     assumption, factor 1 by default) for relapses that grew further past CT's threshold before
     they were found."""
-    p = cr2_by_site[site] * (T[T_CR2_FACTOR] if staged != NONE else 1.0)
-    p *= T[T_CR2_BURDEN_FACTOR] ** log10_past_detection
+    p = cr2_by_site[site] * (T.cr2_factor if staged != MET.none else 1.0)
+    p *= T.cr2_burden_factor ** log10_past_detection
     return rng.bernoulli(seed, pid, rng.CR2, 0, p)
 
 
@@ -137,7 +133,7 @@ def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_si
 def followup_imaging_sees_from(crossing, state, T):
     """The first day chest imaging at a follow-up visit finds the relapse: once it has grown past
     what the arm's modality sees (CT: the detection threshold; X-ray: T_SURVEILLANCE_BLIND log10 more)."""
-    return crossing + T[T_SURVEILLANCE_BLIND] / state[k.GROWTH]
+    return crossing + T.surveillance_blind / state.growth
 
 
 @nb.njit(cache=True)

@@ -1,8 +1,8 @@
 """Numba kernels of the disease model: the single source of truth of the biology.
 
-A patient's disease is a tuple of floats (fields below; log10 clonogens), and every kernel is a
-pure function returning the new tuple: no arrays cross the calls, which keeps Numba's
-reference counting out of the hot loop.
+A patient's disease is a `DiseaseState` (a named tuple of floats, log10 clonogens), and every
+kernel is a pure function returning the new one: no arrays cross the calls, which keeps
+Numba's reference counting out of the hot loop.
 The pathway asks questions only at stage boundaries (a chemotherapy course, surgery, the end
 of treatment, a relapse), so both engines call these same functions and nothing here knows
 about queues or resources. All randomness comes from :mod:`osteosim.model.rng`, keyed by
@@ -10,85 +10,88 @@ about queues or resources. All randomness comes from :mod:`osteosim.model.rng`, 
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 from osteosim.model import rng
-# ------------------------------------------------------------- state tuple fields
-MICRO = 0          # log10 occult (micrometastatic) clonogens
-OVERT = 1          # log10 overt residual disease (visible metastases or primary); -inf = none
-DAY = 2            # the day MICRO and OVERT refer to
-GROWTH = 3         # log10 growth per day (patient-specific)
-SENSITIVITY = 4    # log10 kill of one full-dose 5-week MAP cycle on bulk tumour
-PRIMARY_KILL = 5   # log10 kill accumulated by the primary before surgery
-DETECT_DAY = 6     # first day the occult burden reached the detection threshold (inf: not yet)
+class DiseaseState(NamedTuple):
+    """One patient's disease (log10 clonogens); kernels return a new one, nothing is mutated."""
+    micro: float           # log10 occult (micrometastatic) clonogens
+    overt: float           # log10 overt residual disease (visible metastases or primary); -inf = none
+    day: float             # the day micro and overt refer to
+    growth: float          # log10 growth per day (patient-specific)
+    sensitivity: float     # log10 kill of one full-dose 5-week MAP cycle on bulk tumour
+    primary_kill: float    # log10 kill accumulated by the primary before surgery
+    detect_day: float      # first day the occult burden reached the detection threshold (inf: not yet)
 
-# ------------------------------------------------------------- parameter vector
-P_MICRO_MULT = 0      # micrometastases are killed more per cycle than bulk (x this)
-P_OVERT_MULT = 1      # overt metastases killed like bulk (x this)
-P_DETECT = 2          # log10 burden seen on imaging
-P_SYMPTOM = 3         # log10 burden that causes symptoms
-P_PROGRESSION = 4     # log10 growth of residual overt disease that counts as progression
-P_GOOD_RESPONSE = 5   # log10 kill on the primary that leaves < 10% viable tumour
-P_RESPONSE_NOISE = 6  # SD of the measurement/biology noise on histologic response
-P_RT_CONTROL = 7      # probability radiotherapy controls a treated site
-P_CR2_CURE = 8
-P_CR2_MEDIAN = 9
-P_NO_CR2_MEDIAN = 10
-P_RELAPSE_HR = 11     # arm modifier on post-relapse mortality
-P_ARM_KILL = 12       # arm modifier on micrometastatic kill
-P_GOMPERTZ_LOG_A = 13
-P_GOMPERTZ_B = 14
-P_IMMUNO_KILL = 15    # arm modifier: log10 kill of occult disease by adjuvant immunotherapy
-P_NO_CR2_PFS = 16     # median progression-free days after a relapse without CR2 (no active drug)
-P_RELAPSE_PFS_HR = 17 # arm modifier: hazard ratio on that progression (relapse TKIs)
-P_RELAPSE_SHAPE = 18  # Weibull shape of survival after relapse
-P_LATE_RELAPSE_DAYS = 19  # a relapse this long after diagnosis is "late" (better prognosis)
-P_LATE_RELAPSE_HR = 20    # hazard ratio of death after a late relapse against an early one
-P_SECOND_MALIGNANCY = 21  # yearly hazard of a second malignancy after first-line treatment
-N_PARAMS = 22
 
+class DiseaseParams(NamedTuple):
+    """The configured biology and the arm's modifiers, as the kernels read them (model.parameters packs it)."""
+    micro_mult: float          # micrometastases are killed more per cycle than bulk (x this)
+    overt_mult: float          # overt metastases killed like bulk (x this)
+    detect: float              # log10 burden seen on imaging
+    symptom: float             # log10 burden that causes symptoms
+    progression: float         # log10 growth of residual overt disease that counts as progression
+    good_response: float       # log10 kill on the primary that leaves < 10% viable tumour
+    response_noise: float      # SD of the measurement/biology noise on histologic response
+    rt_control: float          # probability radiotherapy controls a treated site
+    cr2_cure: float            # share of patients in second remission who are cured
+    cr2_median: float          # median survival (days) after relapse with second remission
+    no_cr2_median: float       # ... without second remission
+    relapse_hr: float          # arm modifier on post-relapse mortality
+    arm_kill: float            # arm modifier on micrometastatic kill
+    gompertz_log_a: float      # other-cause mortality: log of the Gompertz hazard at age 0, per year
+    gompertz_b: float          # ... and its rise per year of age
+    immuno_kill: float         # arm modifier: log10 kill of occult disease by adjuvant immunotherapy
+    no_cr2_pfs: float          # median progression-free days after a relapse without CR2 (no active drug)
+    relapse_pfs_hr: float      # arm modifier: hazard ratio on that progression (relapse TKIs)
+    relapse_shape: float       # Weibull shape of survival after relapse
+    late_relapse_days: float   # a relapse this long after diagnosis is "late" (better prognosis)
+    late_relapse_hr: float     # hazard ratio of death after a late relapse against an early one
+    second_malignancy: float   # yearly hazard of a second malignancy after first-line treatment
 
 
 @nb.njit(cache=True)
 def initial_state(day, micro, overt, growth, sensitivity):
     """A patient's disease at referral."""
-    return (micro, overt, day, growth, sensitivity, 0.0, np.inf)
+    return DiseaseState(micro, overt, day, growth, sensitivity, 0.0, np.inf)
 
 
 @nb.njit(cache=True)
 def advance(s, day, params):
     """Grow both compartments exponentially up to `day`; remember when occult disease became visible."""
-    dt = day - s[DAY]
+    dt = day - s.day
     if dt <= 0.0:
         return s
-    grown = s[MICRO] + s[GROWTH] * dt
-    detect_day = s[DETECT_DAY]
-    if detect_day == np.inf and grown >= params[P_DETECT]:
-        detect_day = s[DAY] + max(0.0, (params[P_DETECT] - s[MICRO]) / s[GROWTH])
-    return (grown, s[OVERT] + s[GROWTH] * dt, day, s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], detect_day)
+    grown = s.micro + s.growth * dt
+    detect_day = s.detect_day
+    if detect_day == np.inf and grown >= params.detect:
+        detect_day = s.day + max(0.0, (params.detect - s.micro) / s.growth)
+    return DiseaseState(grown, s.overt + s.growth * dt, day, s.growth, s.sensitivity, s.primary_kill, detect_day)
 
 
 @nb.njit(cache=True)
 def chemotherapy_course(s, day, weight, intensity, before_surgery, params):
     """One admission: kill by its share of a MAP cycle (weight) times delivered dose intensity."""
     s = advance(s, day, params)
-    kill = s[SENSITIVITY] * weight * intensity
-    return (s[MICRO] - kill * params[P_MICRO_MULT] * params[P_ARM_KILL], s[OVERT] - kill * params[P_OVERT_MULT],
-            s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL] + (kill if before_surgery else 0.0), s[DETECT_DAY])
+    kill = s.sensitivity * weight * intensity
+    return DiseaseState(s.micro - kill * params.micro_mult * params.arm_kill, s.overt - kill * params.overt_mult,
+            s.day, s.growth, s.sensitivity, s.primary_kill + (kill if before_surgery else 0.0), s.detect_day)
 
 
 @nb.njit(cache=True)
 def good_histologic_response(s, noise, params):
     """< 10% viable tumour: the same chemosensitivity that drives cure, plus noise (a z-score)."""
-    return s[PRIMARY_KILL] + params[P_RESPONSE_NOISE] * noise >= params[P_GOOD_RESPONSE]
+    return s.primary_kill + params.response_noise * noise >= params.good_response
 
 
 @nb.njit(cache=True)
 def overt_disease_visible(s, day, params):
     """(state, do overt metastases still show on restaging, or did they melt away under chemotherapy?)"""
     s = advance(s, day, params)
-    return s, s[OVERT] >= params[P_DETECT]
+    return s, s.overt >= params.detect
 
 
 @nb.njit(cache=True)
@@ -103,28 +106,28 @@ def _log10_add(a, b):
 def clear_overt(s, day, params):
     """Local therapy removed all overt disease."""
     s = advance(s, day, params)
-    return (s[MICRO], -np.inf, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
+    return DiseaseState(s.micro, -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
 
 
 @nb.njit(cache=True)
 def fold_invisible_overt(s, day, params):
     """Overt lesions below imaging are occult disease from now on."""
     s = advance(s, day, params)
-    return (_log10_add(s[MICRO], s[OVERT]), -np.inf, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL],
-            s[DETECT_DAY])
+    return DiseaseState(_log10_add(s.micro, s.overt), -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill,
+            s.detect_day)
 
 
 @nb.njit(cache=True)
 def absorb_visible_occult(s, remainder):
     """Occult disease imaging now sees becomes overt disease (for local control to resect or not);
     what stays below imaging is `remainder` log10 clonogens, tracked afresh."""
-    return (remainder, _log10_add(s[OVERT], s[MICRO]), s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], np.inf)
+    return DiseaseState(remainder, _log10_add(s.overt, s.micro), s.day, s.growth, s.sensitivity, s.primary_kill, np.inf)
 
 
 @nb.njit(cache=True)
 def with_overt(s, overt):
     """The state with overt disease of the given burden (staging found metastases)."""
-    return (s[MICRO], overt, s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
+    return DiseaseState(s.micro, overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
 
 
 @nb.njit(cache=True)
@@ -134,22 +137,22 @@ def occult_visible_since(s, params):
     A burden that crossed the threshold and was then pushed back below it by chemotherapy does
     not show on a scan taken now: imaging sees the present, not the history.
     """
-    return s[DETECT_DAY] if s[MICRO] >= params[P_DETECT] else np.inf
+    return s.detect_day if s.micro >= params.detect else np.inf
 
 
 @nb.njit(cache=True)
 def progression_detectable_day(s, params):
     """First day disease shows on imaging, as far as the current state tells (inf: not so far)."""
-    if s[OVERT] > -np.inf:
-        grow = params[P_DETECT] + params[P_PROGRESSION] - s[OVERT]
-        return s[DAY] + max(0.0, grow / s[GROWTH])
+    if s.overt > -np.inf:
+        grow = params.detect + params.progression - s.overt
+        return s.day + max(0.0, grow / s.growth)
     return occult_visible_since(s, params)
 
 
 @nb.njit(cache=True)
 def symptom_day(detect_day, s, params):
     """Disease that keeps growing past detection causes symptoms a fixed number of logs later."""
-    return detect_day + (params[P_SYMPTOM] - params[P_DETECT]) / s[GROWTH]
+    return detect_day + (params.symptom - params.detect) / s.growth
 
 
 @nb.njit(cache=True)
@@ -160,7 +163,7 @@ def log10_past_detection(day, crossing, s, params):
     """
     if crossing == np.inf:
         return 0.0
-    return min(max(0.0, (day - crossing) * s[GROWTH]), params[P_SYMPTOM] - params[P_DETECT])
+    return min(max(0.0, (day - crossing) * s.growth), params.symptom - params.detect)
 
 
 @nb.njit(cache=True)
@@ -187,13 +190,13 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
     known = progression_detectable_day(s, params)
     if known < np.inf:
         return s, known
-    s = (s[MICRO] - params[P_IMMUNO_KILL], s[OVERT], s[DAY], s[GROWTH], s[SENSITIVITY], s[PRIMARY_KILL], s[DETECT_DAY])
-    if s[MICRO] >= params[P_DETECT]:
+    s = DiseaseState(s.micro - params.immuno_kill, s.overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
+    if s.micro >= params.detect:
         return s, day
-    survivors = rng.poisson(seed, patient, rng.CLONOGENS, 0, 10.0 ** s[MICRO])
+    survivors = rng.poisson(seed, patient, rng.CLONOGENS, 0, 10.0 ** s.micro)
     if survivors == 0.0:
         return s, np.inf
-    return s, day + (params[P_DETECT] - np.log10(survivors)) / s[GROWTH]
+    return s, day + (params.detect - np.log10(survivors)) / s.growth
 
 
 @nb.njit(cache=True)
@@ -206,13 +209,13 @@ def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params)
     fraction of patients in second remission are cured.
     """
     if cr2:
-        if rng.bernoulli(seed, patient, rng.POST_RELAPSE, 0, params[P_CR2_CURE]):
+        if rng.bernoulli(seed, patient, rng.POST_RELAPSE, 0, params.cr2_cure):
             return np.inf
-        median = params[P_CR2_MEDIAN]
+        median = params.cr2_median
     else:
-        median = params[P_NO_CR2_MEDIAN]
-    shape = params[P_RELAPSE_SHAPE]
-    hr = params[P_RELAPSE_HR] * (params[P_LATE_RELAPSE_HR] if days_since_diagnosis >= params[P_LATE_RELAPSE_DAYS]
+        median = params.no_cr2_median
+    shape = params.relapse_shape
+    hr = params.relapse_hr * (params.late_relapse_hr if days_since_diagnosis >= params.late_relapse_days
                                  else 1.0)
     e = rng.exponential(seed, patient, rng.POST_RELAPSE, 1, 1.0) / hr
     return median * (e / np.log(2.0)) ** (1.0 / shape)
@@ -221,15 +224,15 @@ def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params)
 @nb.njit(cache=True)
 def post_relapse_progression_days(seed, patient, params):
     """Days from the start of second-line therapy to progression, without CR2 (exponential, arm's HR)."""
-    mean = params[P_NO_CR2_PFS] / np.log(2.0) / params[P_RELAPSE_PFS_HR]
+    mean = params.no_cr2_pfs / np.log(2.0) / params.relapse_pfs_hr
     return rng.exponential(seed, patient, rng.POST_RELAPSE, 2, mean)
 
 
 @nb.njit(cache=True)
 def other_cause_death_days(age_years, seed, patient, params):
     """Days to death from other causes: Gompertz hazard exp(log_a + b * age) per year."""
-    a = np.exp(params[P_GOMPERTZ_LOG_A])
-    b = params[P_GOMPERTZ_B]
+    a = np.exp(params.gompertz_log_a)
+    b = params.gompertz_b
     e = rng.exponential(seed, patient, rng.OTHER_DEATH, 0, 1.0)
     years = np.log1p(b * e / (a * np.exp(b * age_years))) / b
     return years * 365.25
@@ -243,7 +246,7 @@ def second_malignancy_days(end_of_treatment, death, horizon, first_id, seed, par
     not followed further (its deaths are in neither cause of death).
     """
     out = np.full(end_of_treatment.shape[0], np.nan)
-    rate = params[P_SECOND_MALIGNANCY]
+    rate = params.second_malignancy
     if rate <= 0.0:
         return out
     for i in range(end_of_treatment.shape[0]):

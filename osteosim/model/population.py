@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from osteosim.model import rng
+from osteosim.model.codes import MET, MET_PATTERNS
 from osteosim.config.schema import CohortConfig, DiseaseConfig
 
 DAYS_PER_YEAR = 365.25
-MET_PATTERNS = ("none", "lung", "extrapulmonary", "multisystem")
-NONE, LUNG, EXTRAPULMONARY, MULTISYSTEM = range(4)
 COHORT_STREAM = 1 << 41  # the stream of the referral process itself
 
 
@@ -91,7 +90,7 @@ def _met_patterns(cfg: CohortConfig, seed: int, ids: np.ndarray) -> np.ndarray:
     metastatic = rng.uniform_array(seed, ids, rng.MET_TRUE, 0) < cfg.metastatic_fraction
     lung, multi = cfg.lung_only_share_of_metastatic, cfg.multisystem_share_of_metastatic
     pattern = _categorical(rng.uniform_array(seed, ids, rng.MET_PATTERN, 0), [lung, 1.0 - lung - multi, multi]) + 1
-    return np.where(metastatic, pattern, NONE).astype(np.int8)
+    return np.where(metastatic, pattern, MET.none).astype(np.int8)
 
 
 def _lung_nodules(cfg: CohortConfig, seed: int, ids: np.ndarray, met: np.ndarray) -> np.ndarray:
@@ -99,7 +98,7 @@ def _lung_nodules(cfg: CohortConfig, seed: int, ids: np.ndarray, met: np.ndarray
     p = 1.0 / cfg.lung_nodules_mean
     u = rng.uniform_array(seed, ids, rng.NODULES, 0)
     extra = np.floor(np.log(u) / np.log1p(-p)) if p < 1.0 else np.zeros_like(u)
-    has_lung = (met == LUNG) | (met == MULTISYSTEM)
+    has_lung = (met == MET.lung) | (met == MET.multisystem)
     return np.where(has_lung, 1 + extra, 0).astype(np.int32)
 
 
@@ -117,7 +116,7 @@ def sample_chunk(cfg: CohortConfig, disease: DiseaseConfig, seed: int, arrivals:
     site = _categorical(rng.uniform_array(seed, ids, rng.SITE, 0), list(cfg.site_probabilities.values()))
     axial_idx = [sites.index(s) for s in cfg.axial_sites]
     met = _met_patterns(cfg, seed, ids)
-    micro_mean = np.where(met == NONE, disease.micro_log10_mean_localized, disease.micro_log10_mean_metastatic)
+    micro_mean = np.where(met == MET.none, disease.micro_log10_mean_localized, disease.micro_log10_mean_metastatic)
     doubling = disease.doubling_days_median * np.exp(disease.doubling_days_sigma * rng.normal_array(seed, ids, rng.GROWTH, 0))
     return Cohort(
         arrival_day=arrivals[lo:hi],

@@ -1,43 +1,70 @@
-"""The treatment protocol and pathway probabilities packed as arrays, for both engines.
+"""The treatment protocol and pathway probabilities, packed once for both engines.
 
-The SimPy stages and the all-Numba cohort engine read the same packed numbers, so a
-configuration means the same thing to both. Indices of the scalar vector are the `T_*`
-constants; courses are parallel arrays (week, kill weight, length of stay, is-methotrexate).
+The compiled pathway (`model.pathway`) reads the same packed numbers whichever engine drives
+it, so a configuration means the same thing to both. `Scalars` names every number the pathway
+and the keyed decisions use; courses are parallel arrays (week, kill weight, length of stay,
+is-methotrexate); an arm's appointments are rows of `visits` (columns `VISIT`).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import NamedTuple
 
 import numpy as np
 
 from osteosim.config.schema import Config
-
-RELAPSE_SITE_NAMES = ("lung", "local", "multiple", "bone")
-PROGRESSION = len(RELAPSE_SITE_NAMES)          # relapse-site code of progression on first-line therapy
-SITE_CODES = RELAPSE_SITE_NAMES + ("progression",)
-
-(T_DX_TO_CHEMO, T_IMAGING, T_BIOPSY, T_PATH_MEDIAN, T_PATH_SIGMA, T_SURGERY_WEEK, T_TOX_P, T_TOX_DAYS,
- T_DOSE_P, T_REDUCED, T_MTX_P, T_MTX_EXTRA, T_SURG_TO_ADJ, T_SURG_TO_MET, T_SURG_SESSION, T_MET_SESSION,
- T_LIMB_SALVAGE, T_RT_DAYS, T_CLINIC, T_RELAPSE_SURGERY, T_SECOND_LINE_N, T_SECOND_LINE_INTERVAL, T_IE_STAY,
- T_TRM, T_PERIOP, T_CSR_LUNG, T_CSR_EXTRA, T_CSR_MULTI, T_AXIAL_RESECTABLE, T_CT_SENS, T_PET_SENS,
- T_BILATERAL, T_OVERT_DX, T_CR2_FACTOR, T_NEOADJUVANT, T_ADJUVANT, T_MISSED_BELOW, T_SURVEILLANCE_BLIND,
- T_CR2_BURDEN_FACTOR, N_T) = range(40)
+from osteosim.model.codes import RELAPSE_SITES, SITES, VISIT_PHASES, VISIT_RESOURCES
 
 
-# columns of Protocol.visits; phase and resource are indices into schema.VISIT_PHASES / VISIT_RESOURCES
-V_PHASE, V_COUNT, V_INTERVAL, V_START_AFTER, V_RESOURCE, V_DAYS, V_POOR_ONLY, N_V = range(8)
+class Scalars(NamedTuple):
+    """Every single number of the protocol (days unless named otherwise), all float64 for Numba."""
+    dx_to_chemo: float             # diagnosis to the first neoadjuvant course
+    imaging: float                 # staging imaging
+    biopsy: float
+    path_median: float             # pathology turnaround: median and log-SD
+    path_sigma: float
+    surgery_week: float            # protocol week of surgery
+    tox_p: float                   # chance a course is delayed by toxicity, and by how long
+    tox_days: float
+    dose_p: float                  # chance a course is dose-reduced, and its intensity then
+    reduced: float
+    mtx_p: float                   # chance of delayed methotrexate clearance, and the extra stay
+    mtx_extra: float
+    surg_to_adj: float             # surgery to adjuvant chemotherapy
+    surg_to_met: float             # surgery of the primary to metastasectomy
+    surg_session: float            # theatre time of the primary's resection
+    met_session: float             # ... of a metastasectomy
+    limb_salvage: float            # share of resections that save the limb
+    rt_days: float                 # a radiotherapy course, start to end
+    clinic: float                  # a follow-up visit
+    relapse_surgery: float         # relapse to second-line surgery
+    second_line_n: float           # second-line courses, and the days between them
+    second_line_interval: float
+    ie_stay: float                 # stay of an ifosfamide/etoposide course
+    trm: float                     # treatment death per course
+    periop: float                  # death per operation
+    csr_lung: float                # chance visible metastases are resectable, by staged pattern
+    csr_extra: float
+    csr_multi: float
+    axial_resectable: float        # chance an axial primary is resectable
+    ct_sens: float                 # CT sees each lung nodule with this chance
+    pet_sens: float                # PET / bone scan sees bone metastases with this chance
+    bilateral: float               # share of patients with >= 2 nodules whose nodules are bilateral
+    overt_dx: float                # log10 burden of metastases staging found
+    cr2_factor: float              # CR2 chance factor for patients metastatic at diagnosis
+    neoadjuvant: float             # 1: the arm gives neoadjuvant chemotherapy
+    adjuvant: float                # 1: ... adjuvant chemotherapy
+    missed_below: float            # lesions imaging missed sit this many log10 below detection
+    surveillance_blind: float      # log10 a relapse grows past CT's threshold before follow-up imaging sees it
+    cr2_burden_factor: float       # CR2 chance factor per log10 grown past detection before it was found
 
 
-def pack_visits(arm) -> np.ndarray:
-    from osteosim.config.schema import VISIT_PHASES, VISIT_RESOURCES
-
-    rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
-    return np.array(rows, dtype=np.float64).reshape(len(rows), N_V)
+VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
+                                   "poor_only"))(*range(7))   # columns of Protocol.visits
 
 
 class Protocol(NamedTuple):
-    scalars: np.ndarray          # float64[N_T]
+    scalars: Scalars
     neo_week: np.ndarray         # float64 week numbers of the neoadjuvant courses
     neo_weight: np.ndarray       # share of a MAP cycle's kill
     neo_stay: np.ndarray         # length of stay, days
@@ -48,9 +75,15 @@ class Protocol(NamedTuple):
     adj_mtx: np.ndarray
     followup_until_years: np.ndarray
     followup_interval_days: np.ndarray
-    relapse_site_cdf: np.ndarray  # cumulative, in RELAPSE_SITE_NAMES order
-    cr2_by_site: np.ndarray       # in SITE_CODES order
-    visits: np.ndarray            # (n, 7) the arm's visits: VISIT_* columns
+    relapse_site_cdf: np.ndarray  # cumulative, in codes.RELAPSE_SITES order
+    cr2_by_site: np.ndarray       # in codes.SITES order
+    visits: np.ndarray            # (n, len(VISIT)) the arm's visits; phase and resource are codes
+
+
+def pack_visits(arm) -> np.ndarray:
+    rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
+             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
 
 def _courses(courses, t):
@@ -60,53 +93,99 @@ def _courses(courses, t):
             np.array([c.drug == "M" for c in courses], dtype=np.bool_))
 
 
-def pack(cfg: Config) -> Protocol:
+def pack_scalars(cfg: Config) -> Scalars:
     t, d, arm = cfg.treatment, cfg.disease, cfg.arm
-    s = np.zeros(N_T)
-    s[T_DX_TO_CHEMO] = t.diagnosis_to_chemo_days
-    s[T_IMAGING] = t.imaging_days
-    s[T_BIOPSY] = t.biopsy_days
-    s[T_PATH_MEDIAN] = t.pathology_days_median
-    s[T_PATH_SIGMA] = t.pathology_days_sigma
-    s[T_SURGERY_WEEK] = t.surgery_week
-    s[T_TOX_P] = t.toxicity_delay
-    s[T_TOX_DAYS] = t.toxicity_delay_days
-    s[T_DOSE_P] = t.dose_reduction
-    s[T_REDUCED] = t.reduced_dose_intensity
-    s[T_MTX_P] = t.mtx_delayed_clearance
-    s[T_MTX_EXTRA] = t.mtx_delayed_clearance_extra_days
-    s[T_SURG_TO_ADJ] = t.surgery_to_adjuvant_days
-    s[T_SURG_TO_MET] = t.surgery_to_metastasectomy_days
-    s[T_SURG_SESSION] = t.surgery_session_days
-    s[T_MET_SESSION] = t.metastasectomy_session_days
-    s[T_LIMB_SALVAGE] = t.limb_salvage
-    s[T_RT_DAYS] = 7.0 * t.rt_fractions / t.rt_fractions_per_week
-    s[T_CLINIC] = t.clinic_visit_days
-    s[T_RELAPSE_SURGERY] = t.relapse_surgery_days
-    s[T_SECOND_LINE_N] = t.second_line_courses
-    s[T_SECOND_LINE_INTERVAL] = t.second_line_interval_days
-    s[T_IE_STAY] = t.length_of_stay_days["IE"]
-    s[T_TRM] = d.treatment_death_per_course
-    s[T_PERIOP] = d.perioperative_death
-    s[T_CSR_LUNG] = d.csr_probability["lung"]
-    s[T_CSR_EXTRA] = d.csr_probability["extrapulmonary"]
-    s[T_CSR_MULTI] = d.csr_probability["multisystem"]
-    s[T_AXIAL_RESECTABLE] = d.axial_primary_resectable
-    s[T_CT_SENS] = d.ct_nodule_sensitivity
-    s[T_PET_SENS] = d.pet_bone_sensitivity
-    s[T_BILATERAL] = cfg.cohort.bilateral_fraction
-    s[T_OVERT_DX] = d.overt_log10_at_diagnosis
-    s[T_MISSED_BELOW] = d.missed_lesion_log10_below_detection
-    s[T_CR2_FACTOR] = d.cr2_factor_metastatic_at_diagnosis
-    s[T_CR2_BURDEN_FACTOR] = d.cr2_factor_per_log10_past_detection
-    # log10 a relapse grows past what CT sees before the arm's follow-up imaging sees it
-    s[T_SURVEILLANCE_BLIND] = d.xray_detect_log10_above_ct if arm.surveillance_imaging == "xray" else 0.0
-    s[T_NEOADJUVANT] = float(arm.neoadjuvant_chemotherapy)
-    s[T_ADJUVANT] = float(arm.adjuvant_chemotherapy)
-    cdf = np.cumsum([d.relapse_site_probabilities[name] for name in RELAPSE_SITE_NAMES])
+    named = dict(
+        dx_to_chemo=t.diagnosis_to_chemo_days,
+        imaging=t.imaging_days,
+        biopsy=t.biopsy_days,
+        path_median=t.pathology_days_median,
+        path_sigma=t.pathology_days_sigma,
+        surgery_week=t.surgery_week,
+        tox_p=t.toxicity_delay,
+        tox_days=t.toxicity_delay_days,
+        dose_p=t.dose_reduction,
+        reduced=t.reduced_dose_intensity,
+        mtx_p=t.mtx_delayed_clearance,
+        mtx_extra=t.mtx_delayed_clearance_extra_days,
+        surg_to_adj=t.surgery_to_adjuvant_days,
+        surg_to_met=t.surgery_to_metastasectomy_days,
+        surg_session=t.surgery_session_days,
+        met_session=t.metastasectomy_session_days,
+        limb_salvage=t.limb_salvage,
+        rt_days=7.0 * t.rt_fractions / t.rt_fractions_per_week,
+        clinic=t.clinic_visit_days,
+        relapse_surgery=t.relapse_surgery_days,
+        second_line_n=t.second_line_courses,
+        second_line_interval=t.second_line_interval_days,
+        ie_stay=t.length_of_stay_days["IE"],
+        trm=d.treatment_death_per_course,
+        periop=d.perioperative_death,
+        csr_lung=d.csr_probability["lung"],
+        csr_extra=d.csr_probability["extrapulmonary"],
+        csr_multi=d.csr_probability["multisystem"],
+        axial_resectable=d.axial_primary_resectable,
+        ct_sens=d.ct_nodule_sensitivity,
+        pet_sens=d.pet_bone_sensitivity,
+        bilateral=cfg.cohort.bilateral_fraction,
+        overt_dx=d.overt_log10_at_diagnosis,
+        cr2_factor=d.cr2_factor_metastatic_at_diagnosis,
+        neoadjuvant=arm.neoadjuvant_chemotherapy,
+        adjuvant=arm.adjuvant_chemotherapy,
+        missed_below=d.missed_lesion_log10_below_detection,
+        surveillance_blind=d.xray_detect_log10_above_ct if arm.surveillance_imaging == "xray" else 0.0,
+        cr2_burden_factor=d.cr2_factor_per_log10_past_detection,
+    )
+    return Scalars(**{name: float(value) for name, value in named.items()})
+
+
+def pack(cfg: Config) -> Protocol:
+    t, d = cfg.treatment, cfg.disease
+    cdf = np.cumsum([d.relapse_site_probabilities[name] for name in RELAPSE_SITES])
     cdf[-1] = 1.0
-    return Protocol(s, *_courses(t.neoadjuvant, t), *_courses(t.adjuvant, t),
+    return Protocol(pack_scalars(cfg), *_courses(t.neoadjuvant, t), *_courses(t.adjuvant, t),
                     np.array([b.until_year for b in t.followup_schedule], dtype=np.float64),
                     np.array([b.interval_days for b in t.followup_schedule], dtype=np.float64),
-                    cdf, np.array([d.cr2_probability[name] for name in SITE_CODES], dtype=np.float64),
-                    pack_visits(arm))
+                    cdf, np.array([d.cr2_probability[name] for name in SITES], dtype=np.float64),
+                    pack_visits(cfg.arm))
+
+
+MAX_COURSES = 128     # courses per chemotherapy block the compiled pathway can hold (config validation says so)
+MAX_BANDS = 16        # follow-up schedule bands
+PROTOCOL_DTYPE = np.dtype(
+    [(name, np.float64) for name in Scalars._fields]
+    + [(f"{block}_{column}", np.float64, (MAX_COURSES,)) for block in ("neo", "adj")
+       for column in ("week", "weight", "stay", "mtx")]
+    + [("n_neo", np.int64), ("n_adj", np.int64), ("n_bands", np.int64),
+       ("followup_until_years", np.float64, (MAX_BANDS,)), ("followup_interval_days", np.float64, (MAX_BANDS,)),
+       ("relapse_site_cdf", np.float64, (len(RELAPSE_SITES),)), ("cr2_by_site", np.float64, (len(SITES),))])
+
+
+def protocol_record(protocol: Protocol) -> np.ndarray:
+    """The protocol as one structured record (a 1-element array) for the compiled pathway.
+
+    A record reaches compiled code as a pointer with named fields: a generator that keeps it
+    across its steps pays nothing for it, where a tuple of arrays costs reference counting at
+    every step (measured 6x slower for the cohort engine).
+    """
+    out = np.zeros(1, dtype=PROTOCOL_DTYPE)
+    r = out[0]
+    for name in Scalars._fields:
+        r[name] = getattr(protocol.scalars, name)
+    for block in ("neo", "adj"):
+        n = len(getattr(protocol, f"{block}_week"))
+        if n > MAX_COURSES:
+            raise ValueError(f"treatment.{'neoadjuvant' if block == 'neo' else 'adjuvant'}: at most {MAX_COURSES} "
+                             f"courses, got {n}")
+        r[f"n_{block}"] = n
+        for column in ("week", "weight", "stay", "mtx"):
+            r[f"{block}_{column}"][:n] = getattr(protocol, f"{block}_{column}")
+    n = len(protocol.followup_until_years)
+    if n > MAX_BANDS:
+        raise ValueError(f"treatment.followup_schedule: at most {MAX_BANDS} bands, got {n}")
+    r["n_bands"] = n
+    r["followup_until_years"][:n] = protocol.followup_until_years
+    r["followup_interval_days"][:n] = protocol.followup_interval_days
+    r["relapse_site_cdf"] = protocol.relapse_site_cdf
+    r["cr2_by_site"] = protocol.cr2_by_site
+    return out.view(np.recarray)

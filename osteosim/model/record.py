@@ -1,31 +1,70 @@
-"""What the pathway found out about each patient: one array per column of patients.parquet."""
+"""What the pathway found out about each patient: one record per patient, one field per column.
+
+The compiled pathway writes a structured row per patient (named fields, see `PATIENT_DTYPE`);
+`PatientRecord` turns the rows into the columns the patients table is built from.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-NAN = np.nan
-DEATH_CAUSES = ("", "osteosarcoma", "treatment", "other")   # code 0 = alive (censored)
-OSTEOSARCOMA, TREATMENT, OTHER = 1, 2, 3
+from osteosim.model.disease import DiseaseState
+
+DAY_COLUMNS = ("diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day", "adjuvant_start_day",
+               "rt_start_day", "end_of_treatment_day", "relapse_day", "death_day")
+OUTPUT_FIELDS = (
+    [(name, np.float64) for name in DAY_COLUMNS]
+    + [("met_status", np.int64),       # staged pattern (codes.MET_PATTERNS)
+       ("n_lung_nodules", np.int64),   # nodules seen on staging CT
+       ("bilateral", np.int64),
+       ("death_cause", np.int64),      # code in codes.DEATH_CAUSES (0: alive)
+       ("good_response", np.float64),  # 1/0, NaN when not assessed
+       ("csr", np.float64),            # 1: complete surgical remission
+       ("relapse_site", np.float64),   # code in codes.SITES, -1 = none
+       ("cr2", np.float64)])           # 1/0, NaN without relapse
+PATIENT_FIELDS = [("pid", np.int64), ("arrival", np.float64), ("age", np.float64), ("axial", np.int64),
+                  ("true_met", np.int64), ("true_nodules", np.int64)]     # who the patient is (model.population)
+WORKING_FIELDS = (                    # the pathway's place and working memory between its steps
+    [("clock", np.float64),           # the day the driver has reached (set by the driver before each step)
+     ("stage", np.int64), ("pc", np.int64), ("nth", np.int64)]          # where in the pathway (model.pathway)
+    + [(f"disease_{field}", np.float64) for field in DiseaseState._fields]
+    + [("relapse_seen", np.float64),  # the day a relapse or progression became visible (inf: none)
+       ("needs_rt", np.int64), ("resected", np.int64), ("cleared", np.int64), ("found", np.int64),
+       ("theatre", np.int64), ("anchor", np.float64), ("block_shift", np.float64), ("protocol_day", np.float64),
+       ("course_delay", np.float64), ("course_intensity", np.float64), ("course_stay", np.float64),
+       ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64)])
+PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
+
+
+def new_rows(cohort) -> np.ndarray:
+    """The rows of a cohort's patients before anything happened to them (disease at referral)."""
+    rows = np.zeros(len(cohort), dtype=PATIENT_DTYPE)
+    for name in DAY_COLUMNS + ("good_response", "cr2"):
+        rows[name] = np.nan
+    rows["relapse_site"] = -1.0
+    rows["relapse_seen"] = np.inf
+    rows["pid"] = cohort.first_id + np.arange(len(cohort))
+    rows["arrival"], rows["age"], rows["axial"] = cohort.arrival_day, cohort.age_years, cohort.axial
+    rows["true_met"], rows["true_nodules"] = cohort.true_met, cohort.true_nodules
+    rows["disease_micro"], rows["disease_overt"], rows["disease_day"] = cohort.micro_log10, -np.inf, cohort.arrival_day
+    rows["disease_growth"], rows["disease_sensitivity"] = cohort.growth, cohort.sensitivity
+    rows["disease_primary_kill"], rows["disease_detect_day"] = 0.0, np.inf
+    return rows.view(np.recarray)   # rows[i].field also in plain Python (benchmarks run the model interpreted)
 
 
 class PatientRecord:
-    """Milestone days, findings and outcomes, filled in by the stages (index = patient id)."""
+    """Milestone days, findings and outcomes as columns (index = patient id within the chunk)."""
 
-    DAY_COLUMNS = ("diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day",
-                   "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "relapse_day", "death_day")
+    DAY_COLUMNS = DAY_COLUMNS
 
-    def __init__(self, n: int):
-        for name in self.DAY_COLUMNS:
-            setattr(self, name, np.full(n, NAN))
-        self.met_status = np.zeros(n, dtype=np.int8)      # staged pattern, index into cohort.MET_PATTERNS
-        self.n_lung_nodules = np.zeros(n, dtype=np.int32)  # nodules seen on staging CT
-        self.bilateral = np.zeros(n, dtype=bool)
-        self.good_response = np.full(n, NAN)               # 1/0, NaN when not assessed
-        self.csr = np.zeros(n, dtype=bool)
-        self.relapse_site = np.full(n, -1, dtype=np.int8)     # code in protocol.SITE_CODES, -1 = none
-        self.cr2 = np.full(n, NAN)                         # 1/0, NaN without relapse
-        self.second_malignancy_day = np.full(n, NAN)       # set after the pathway (disease.kernels)
-        self.death_cause = np.zeros(n, dtype=np.int8)     # code in DEATH_CAUSES
-
-    def dead(self, pid: int) -> bool:
-        return not np.isnan(self.death_day[pid])
+    def __init__(self, rows: np.ndarray):
+        for name in DAY_COLUMNS:
+            setattr(self, name, rows[name].copy())
+        self.met_status = rows["met_status"].astype(np.int8)
+        self.n_lung_nodules = rows["n_lung_nodules"].astype(np.int32)
+        self.bilateral = rows["bilateral"].astype(bool)
+        self.death_cause = rows["death_cause"].astype(np.int8)
+        self.good_response = rows["good_response"].copy()
+        self.csr = rows["csr"] == 1.0
+        self.relapse_site = rows["relapse_site"].astype(np.int8)
+        self.cr2 = rows["cr2"].copy()
+        self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)

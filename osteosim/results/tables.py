@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from osteosim.model.population import MET_PATTERNS, Cohort
+from osteosim.model.codes import DEATH_CAUSES, MET_PATTERNS, SITES
+from osteosim.model.population import Cohort
 from osteosim.engines.des.log import constant_category
-from osteosim.model.record import DEATH_CAUSES, PatientRecord
-from osteosim.model.protocol import SITE_CODES
+from osteosim.model.record import PatientRecord
 
 PATIENT_COLUMNS = (
     "replication", "arm", "patient_id", "arrival_day", "age_years", "sex", "primary_site", "met_status",
@@ -16,7 +16,7 @@ PATIENT_COLUMNS = (
     "relapse_site", "cr2", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
 )
-RELAPSE_SITES = ("",) + SITE_CODES
+RELAPSE_SITES = ("",) + SITES
 
 
 def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from osteosim.model.codes import DETAILS, EVENTS, RESOURCES, STAGES
+
 EVENT_COLUMNS = ("replication", "arm", "patient_id", "day", "event", "stage", "resource", "detail")
 RESOURCE_COLUMNS = ("replication", "arm", "resource", "day", "in_use", "capacity", "queue_length")
 BACKGROUND_PATIENT = -1
@@ -18,18 +20,6 @@ def constant_category(value: str, n: int) -> pd.Categorical:
     """A categorical column holding one value n times, built without a Python list of n strings."""
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])
 
-# The vocabulary of events.parquet: both engines write these codes (fixed categories).
-EVENTS = ("referral", "request", "start", "end", "diagnosis", "toxicity_delay", "resection", "histologic_response",
-          "metastases_not_visible", "metastases_unresectable", "local_control", "end_of_treatment", "progression",
-          "relapse", "symptoms", "second_remission", "death")
-STAGES = ("diagnosis", "neoadjuvant", "surgery", "metastasectomy", "adjuvant", "radiotherapy", "followup", "relapse",
-          "death", "background", "arm")
-RESOURCES = ("", "imaging", "biopsy", "pathology", "chemo_bed", "theatre_ortho", "theatre_thoracic", "radiotherapy",
-             "followup_clinic", "day_case")
-DETAILS = ("", "none", "lung", "extrapulmonary", "multisystem", "amputation", "limb_salvage", "good", "poor", "local",
-           "multiple", "bone", "progression", "osteosarcoma", "treatment", "other")
-
-
 class EventLog:
     """Events of one replication × arm."""
 
@@ -37,12 +27,13 @@ class EventLog:
         self.enabled = enabled
         self.patient: list[int] = []
         self.day: list[float] = []
-        self.event: list[str] = []
-        self.stage: list[str] = []
-        self.resource: list[str] = []
-        self.detail: list[str] = []
+        self.event: list[int] = []
+        self.stage: list[int] = []
+        self.resource: list[int] = []
+        self.detail: list[int] = []
 
-    def add(self, patient: int, day: float, event: str, stage: str, resource: str = "", detail: str = "") -> None:
+    def add(self, patient: int, day: float, event: int, stage: int, resource: int = 0, detail: int = 0) -> None:
+        """One row, as codes of the `model.codes` vocabularies (strings only when the table is built)."""
         if not self.enabled:
             return
         self.patient.append(patient)
@@ -59,10 +50,10 @@ class EventLog:
             "arm": constant_category(arm, n),
             "patient_id": np.asarray(self.patient, dtype=np.int64),
             "day": np.asarray(self.day, dtype=np.float64),
-            "event": pd.Categorical(self.event, categories=list(EVENTS)),
-            "stage": pd.Categorical(self.stage, categories=list(STAGES)),
-            "resource": pd.Categorical(self.resource, categories=list(RESOURCES)),
-            "detail": pd.Categorical(self.detail, categories=list(DETAILS)),
+            "event": pd.Categorical.from_codes(np.asarray(self.event, dtype=np.int8), list(EVENTS)),
+            "stage": pd.Categorical.from_codes(np.asarray(self.stage, dtype=np.int8), list(STAGES)),
+            "resource": pd.Categorical.from_codes(np.asarray(self.resource, dtype=np.int8), list(RESOURCES)),
+            "detail": pd.Categorical.from_codes(np.asarray(self.detail, dtype=np.int8), list(DETAILS)),
         }, columns=list(EVENT_COLUMNS))
 
 

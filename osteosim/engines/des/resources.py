@@ -8,7 +8,7 @@ An unconstrained resource (trial cohorts) grants every request immediately.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import simpy
@@ -16,6 +16,7 @@ import simpy
 from osteosim.model import rng
 from osteosim.config.schema import ResourceConfig
 from osteosim.engines.des.log import BACKGROUND_PATIENT, EventLog, ResourceLog
+from osteosim.model.codes import EVENT, RESOURCES, STAGE
 
 
 def weekday(day: float) -> int:
@@ -28,6 +29,7 @@ class RosteredResource(simpy.Resource):
     def __init__(self, env: simpy.Environment, name: str, roster: list[int] | None, log: ResourceLog):
         super().__init__(env, capacity=1)
         self.name = name
+        self.code = RESOURCES.index(name) if name in RESOURCES else 0   # in events.parquet (0: not a pathway resource)
         self.roster = None if roster is None else [float(c) for c in roster]
         self.log = log
         self._capacity = math.inf if roster is None else self.roster[weekday(env.now)]
@@ -53,20 +55,46 @@ class RosteredResource(simpy.Resource):
             self.record()
 
 
-def use(env: simpy.Environment, resource: RosteredResource, days: float, *, patient: int, stage: str,
-        events: EventLog, on_start: Callable[[float], None] | None = None) -> Iterator[simpy.Event]:
-    """Queue for one server of `resource`, hold it for `days`, release it; log each step."""
-    with resource.request() as req:
-        events.add(patient, env.now, "request", stage, resource.name)
-        resource.record()
-        yield req
-        events.add(patient, env.now, "start", stage, resource.name)
-        resource.record()
-        if on_start is not None:
-            on_start(env.now)
-        yield env.timeout(days)
-    events.add(patient, env.now, "end", stage, resource.name)
+def acquire(env: simpy.Environment, resource: RosteredResource, *, patient: int, stage: int,
+            events: EventLog) -> Iterator[simpy.Event]:
+    """Queue for one server of `resource` and log the request and the start; the request is the value."""
+    request = resource.request()
+    events.add(patient, env.now, EVENT.request, stage, resource.code)
     resource.record()
+    try:
+        yield request
+    except simpy.Interrupt:
+        abandon(resource, request)
+        raise
+    events.add(patient, env.now, EVENT.start, stage, resource.code)
+    resource.record()
+    return request
+
+
+def release(env: simpy.Environment, resource: RosteredResource, request, *, patient: int, stage: int,
+            events: EventLog) -> None:
+    """Free the server and log the end of the use."""
+    resource.release(request)
+    events.add(patient, env.now, EVENT.end, stage, resource.code)
+    resource.record()
+
+
+def abandon(resource: RosteredResource, request) -> None:
+    """The patient died queueing or being served: leave the queue or free the server, logging nothing."""
+    request.cancel()
+    resource.release(request)
+
+
+def use(env: simpy.Environment, resource: RosteredResource, days: float, *, patient: int, stage: int,
+        events: EventLog) -> Iterator[simpy.Event]:
+    """Queue for one server of `resource`, hold it for `days`, release it; log each step."""
+    request = yield from acquire(env, resource, patient=patient, stage=stage, events=events)
+    try:
+        yield env.timeout(days)
+    except simpy.Interrupt:
+        abandon(resource, request)
+        raise
+    release(env, resource, request, patient=patient, stage=stage, events=events)
 
 
 def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: ResourceConfig, stream: int,
@@ -91,16 +119,16 @@ def serve_background(env: simpy.Environment, resource: RosteredResource, days: f
     its own: background demand is most of a service's SimPy work, and a process per visit costs
     an extra event and a generator per use."""
     request = resource.request()
-    events.add(BACKGROUND_PATIENT, env.now, "request", "background", resource.name)
+    events.add(BACKGROUND_PATIENT, env.now, EVENT.request, STAGE.background, resource.code)
     resource.record()
 
     def finish(_event) -> None:
         resource.release(request)
-        events.add(BACKGROUND_PATIENT, env.now, "end", "background", resource.name)
+        events.add(BACKGROUND_PATIENT, env.now, EVENT.end, STAGE.background, resource.code)
         resource.record()
 
     def start(_event) -> None:
-        events.add(BACKGROUND_PATIENT, env.now, "start", "background", resource.name)
+        events.add(BACKGROUND_PATIENT, env.now, EVENT.start, STAGE.background, resource.code)
         resource.record()
         env.timeout(days).callbacks.append(finish)
 

@@ -1,23 +1,31 @@
 """One replication of one arm on the SimPy engine: build resources, start patients, run to the horizon."""
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import simpy
 
-from osteosim.model import rng
-from osteosim.model.population import MET_PATTERNS, Cohort
 from osteosim.config.schema import RESOURCE_NAMES, Config
-from osteosim.model import disease as k
-from osteosim.model.parameters import disease_vector
-from osteosim.model.protocol import pack
-from osteosim.engines.des import stages
 from osteosim.engines.des.log import EventLog, ResourceLog
-from osteosim.model.record import DEATH_CAUSES, PatientRecord
+from osteosim.engines.des.patient import patient_life
 from osteosim.engines.des.resources import RosteredResource, background_demand
+from osteosim.model import rng
+from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, RESOURCES, STAGE
+from osteosim.model.parameters import disease_vector, params_record
+from osteosim.model.pathway import next_step
+from osteosim.model.population import Cohort
+from osteosim.model.protocol import pack, protocol_record
+from osteosim.model.record import PatientRecord, new_rows
+
+
+@nb.njit(cache=True)
+def des_next_step(seed, horizon, P, params, rows, i):
+    """`next_step` called from Python: records reach compiled code by reference only from inside it."""
+    return next_step(seed, horizon, P[0], params[0], rows[i])
 
 
 class Run:
-    """Everything the stages share during one replication × arm."""
+    """Everything the patients' processes share during one replication × arm."""
 
     def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True):
         self.cfg = cfg
@@ -26,39 +34,47 @@ class Run:
         self.env = simpy.Environment()
         self.horizon = cohort.horizon_day
         self.params = disease_vector(cfg.disease, cfg.arm)
-        self.states = [k.initial_state(cohort.arrival_day[i], cohort.micro_log10[i], -np.inf, cohort.growth[i],
-                                       cohort.sensitivity[i]) for i in range(len(cohort))]  # disease tuples
-        self.rec = PatientRecord(len(cohort))
-        self.relapse_detect_day = np.full(len(cohort), np.inf)
+        self.params_record = params_record(self.params)
+        self.protocol = pack(cfg)
+        self.protocol_record = protocol_record(self.protocol)
+        self.rows = new_rows(cohort)        # what the pathway records, one row per patient
+        self.clock = self.rows["clock"]    # the day a resumed pathway reads (model.pathway)
         self.events = EventLog(events)
         self.resource_log = ResourceLog(resources)
-        self.protocol = pack(cfg)
-        self.T = self.protocol.scalars
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
 
-    def _build_resources(self) -> dict[str, RosteredResource]:
+    def _build_resources(self) -> list[RosteredResource | None]:
+        """Rostered resources indexed by their code in `codes.RESOURCES` (code 0 is no resource)."""
         unconstrained = self.cfg.cohort.unconstrained_capacity
-        built = {}
+        built: list[RosteredResource | None] = [None] * len(RESOURCES)
         for index, name in enumerate(RESOURCE_NAMES):
             spec = getattr(self.cfg.resources, name)
             res = RosteredResource(self.env, name, None if unconstrained else list(spec.roster), self.resource_log)
             if not unconstrained and spec.background_per_week > 0:
                 self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
                                                    self.seed, self.events, self.horizon))
-            built[name] = res
+            built[res.code] = res
         return built
 
-    def met_name(self, pid: int) -> str:
-        return MET_PATTERNS[self.rec.met_status[pid]]
+    def next_step(self, pid: int) -> tuple:
+        """The patient's next step (model.pathway.next_step) at the day set in their row's clock."""
+        return des_next_step(self.seed, self.horizon, self.protocol_record, self.params_record, self.rows, pid)
+
+    def record(self) -> PatientRecord:
+        return PatientRecord(self.rows)
+
+    def dead(self, pid: int) -> bool:
+        return not np.isnan(self.rows["death_day"][pid])
 
     def record_death(self, pid: int, day: float, cause: str) -> None:
         """Death ends everything the patient was doing (their pathway and any arm visits)."""
-        if self.rec.dead(pid) or day > self.horizon:
+        if self.dead(pid) or day > self.horizon:
             return
-        self.rec.death_day[pid] = day
-        self.rec.death_cause[pid] = DEATH_CAUSES.index(cause)
-        self.events.add(pid, day, "death", "death", detail=cause)
+        code = DEATH_CAUSES.index(cause)
+        self.rows["death_day"][pid] = day
+        self.rows["death_cause"][pid] = code
+        self.events.add(pid, day, EVENT.death, STAGE.death, 0, DETAIL_OF_DEATH[code])
         for process in self._processes.get(pid, []):
             if process.is_alive and process is not self.env.active_process:
                 process.interrupt(cause)
@@ -79,7 +95,7 @@ class Run:
 
     def simulate(self, progress=None) -> None:
         for pid in range(len(self.cohort)):
-            self.start(pid, stages.patient_life(self, pid))
+            self.start(pid, patient_life(self, pid))
         if progress is None:
             self.env.run(until=self.horizon)
             return

@@ -1,0 +1,72 @@
+"""A patient on the SimPy engine: the compiled pathway (`model.pathway`) driven through queues.
+
+This file only answers the pathway's steps: time passes as SimPy timeouts, holds queue on
+rostered resources, deaths come from watcher processes that interrupt whatever the patient is
+doing, and an arm's appointments run as processes beside the pathway. What happens to the
+patient, when and why is decided in `model.pathway`, the same code the cohort engine runs.
+"""
+from __future__ import annotations
+
+import simpy
+
+from osteosim.engines.des.resources import abandon, acquire, release, use
+from osteosim.model.appointments import visit_applies, visit_day
+from osteosim.model.codes import DEATH_CAUSES, RESOURCE_OF_VISIT, STAGE
+from osteosim.model.pathway import STEP
+from osteosim.model.protocol import VISIT
+
+
+def patient_life(run, pid: int):
+    """Referral to the end of care; a death watcher's interrupt ends it."""
+    env, clock = run.env, run.clock
+    resource = request = None
+    try:
+        while True:
+            kind, days, code, stage, event, detail = run.next_step(pid)
+            if kind == STEP.wait:
+                yield env.timeout(days)
+            elif kind == STEP.hold:
+                resource = run.resources[code]
+                request = yield from acquire(env, resource, patient=pid, stage=stage, events=run.events)
+            elif kind == STEP.release:
+                yield env.timeout(days)
+                release(env, resource, request, patient=pid, stage=stage, events=run.events)
+                resource = request = None
+            elif kind == STEP.log:
+                run.events.add(pid, env.now, event, stage, 0, detail)
+            elif kind == STEP.dies:
+                run.watch_death(pid, days, DEATH_CAUSES[detail])
+            elif kind == STEP.treatment_death:
+                run.record_death(pid, env.now, "treatment")
+                return
+            elif kind == STEP.visits:
+                start_arm_visits(run, pid, detail, days)
+            else:
+                return
+            clock[pid] = env.now   # the day the pathway resumes on
+    except simpy.Interrupt:
+        if request is not None:      # died while being served (acquire leaves a queue itself)
+            abandon(resource, request)
+
+
+def start_arm_visits(run, pid: int, phase: int, anchor: float) -> None:
+    """The arm's appointments of this phase (infusions, admissions) run beside the pathway."""
+    visits = run.protocol.visits
+    for v in range(visits.shape[0]):
+        if visit_applies(visits, v, phase, run.rows["good_response"][pid]):
+            run.start(pid, arm_visit_series(run, pid, v, anchor))
+
+
+def arm_visit_series(run, pid: int, v: int, anchor: float):
+    """Row v's visits from `anchor`, each holding its resource, until the patient dies or the run ends."""
+    env, visits = run.env, run.protocol.visits
+    resource = run.resources[RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]]
+    try:
+        for i in range(int(visits[v, VISIT.count])):
+            day = visit_day(visits, v, anchor, i)
+            if day >= run.horizon:
+                return
+            yield env.timeout(max(0.0, day - env.now))
+            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=STAGE.arm, events=run.events)
+    except simpy.Interrupt:
+        return  # the patient died
