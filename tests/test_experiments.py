@@ -27,10 +27,19 @@ def test_common_random_numbers_narrow_the_confidence_interval_of_a_difference():
     """
     from scipy import stats
 
+    from osteosim.analysis.replications import paired_differences, survival_by_replication
+    from osteosim.analysis.survival import survival_counts
+
+    def differences(*overrides: str) -> dict:
+        """summary.json's paired_differences (as summarise computes them) without the rest of the summary."""
+        patients = simulate(compose([*base, *overrides]), summary=False).patients
+        return {"paired_differences": paired_differences(survival_by_replication(survival_counts(patients)),
+                                                         "baseline")}
+
     replications = 20
     base = [*TRIAL, "arms=[baseline,mifamurtide]", f"replications={replications}"]
-    paired = simulate(compose([*base, "paired=true"])).summary
-    independent = simulate(compose([*base, "paired=false"])).summary
+    paired = differences("paired=true")
+    independent = differences("paired=false")
     critical = stats.f.ppf(0.01, replications - 1, replications - 1)
     for kpi in ("OS5y.all", "EFS5y.all"):
         width_paired = difference(paired, kpi)["ci_high"] - difference(paired, kpi)["ci_low"]
