@@ -1,7 +1,16 @@
-"""Shared fixtures: configurations composed from conf/ exactly as the CLI does."""
+"""Shared fixtures: configurations composed from conf/ exactly as the CLI does, and the default run.
+
+The default run (the README's main command: one regional service, 10 years of referrals, SimPy
+engine) takes several seconds; it is run once per test session, through the CLI into a temporary
+run folder, and every test that needs it reads that folder (copy it before changing anything).
+"""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -13,6 +22,29 @@ from osteosim.config import compose  # noqa: E402
 @pytest.fixture(scope="session")
 def default_config():
     return compose()
+
+
+class DefaultRun(NamedTuple):
+    folder: Path      # the run folder: patients/events/resources.parquet, summary.json, dashboard.html, ...
+    stdout: str       # what the command printed
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> DefaultRun:
+    """`osteosim` with no overrides (the README's command), run once, into a fresh run folder."""
+    folder = tmp_path_factory.mktemp("default") / "run"
+    done = subprocess.run([sys.executable, "-m", "osteosim", f"hydra.run.dir={folder}"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return DefaultRun(folder, done.stdout)
+
+
+@pytest.fixture(scope="session")
+def default_tables(default_run):
+    """The default run's patients, events and resources, as written to its Parquet files."""
+    import pandas as pd
+
+    return tuple(pd.read_parquet(default_run.folder / f"{name}.parquet") for name in ("patients", "events", "resources"))
 
 
 def small_trial(n: int = 200, *overrides: str):

@@ -24,8 +24,22 @@ def estimates():
     return Populations(PATIENTS, seed=7).estimate({}, kill, hr)
 
 
-def test_the_default_disease_model_is_the_calibrated_one():
-    assert compose([]).disease == compose(["disease=calibrated"]).disease
+def test_the_default_disease_model_is_the_fitted_one():
+    """Every value conf/disease/calibrated.yaml marks CALIBRATED is in the default configuration (which the
+    targets below simulate) and differs from its prior, the value disease=priors gives: so the default is
+    the fit, not the priors, and the comments record the priors truly."""
+    import re
+
+    from osteosim.config import CONF_DIR
+
+    text = (CONF_DIR / "disease" / "calibrated.yaml").read_text()
+    number = r"(-?[\d.]+(?:e-?\d+)?)"
+    fitted = re.findall(rf"^(\w+):\s*{number}\s*#\s*CALIBRATED \(prior {number}\)", text, re.M)
+    assert len(fitted) == 14, fitted     # the 14 disease parameters the calibration fits (README)
+    default, priors = compose([]).disease, compose(["disease=priors"]).disease
+    for name, value, prior in fitted:
+        assert getattr(default, name) == float(value), name
+        assert getattr(priors, name) == float(prior) != float(value), name
 
 
 # 5-year OS of EURAMOS-1 (about 70.4 against the published 71, acceptance 68-74) reflects the model's

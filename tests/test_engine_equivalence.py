@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from osteosim import simulate
-from osteosim.config import compose
+from osteosim.config import compose, group_options
 
 TIME_TOLERANCE_DAYS = 1e-6
 
@@ -22,29 +22,96 @@ def assert_same_table(des: pd.DataFrame, cohort: pd.DataFrame) -> None:
             assert a.astype(str).tolist() == b.astype(str).tolist(), column
 
 
+N_PATIENTS = 1000
+
+
 def both_engines(*overrides: str):
-    base = ["cohort=trial", "cohort.n_patients=1500", "output.progress=false", "output.events=true", *overrides]
-    return simulate(compose([*base, "engine=des"])), simulate(compose([*base, "engine=cohort"]))
+    """The same unconstrained trial cohort on the SimPy engine and on the all-Numba cohort engine."""
+    base = ["cohort=trial", f"cohort.n_patients={N_PATIENTS}", "cohort.unconstrained_capacity=true",
+            "output.progress=false", "output.events=true", *overrides]
+    return (simulate(compose([*base, "engine=des"]), summary=False),
+            simulate(compose([*base, "engine=cohort"]), summary=False))
 
 
-@pytest.mark.parametrize("overrides", [
-    ["seed=0"],
-    ["seed=1", "cohort.metastatic_fraction=1"],
-    ["seed=2", "cohort.metastatic_fraction=0"],
-    ["seed=3", "arm=surgery_alone", "cohort.metastatic_fraction=0.5"],
-    ["seed=4", "cohort.followup_years=1", "replications=2"],
-    ["seed=5", "arm=mifamurtide", "cohort.metastatic_fraction=0.3"],   # arm visits beside the pathway
-    ["seed=6", "arm=xray_surveillance", "disease.cr2_factor_per_log10_past_detection=0.5"],
-])
-def test_cohort_and_des_give_the_same_patients_and_events(overrides):
-    des, cohort = both_engines(*overrides)
+def assert_same_patients_and_events(des, cohort) -> None:
+    """Patients identical; events identical patient by patient in their logged order, taking the arm's
+    appointments apart from the pathway. Only how the two interleave is free: the arm's visits run beside
+    the pathway as their own SimPy process, so a visit and a course on the same day interleave by process
+    scheduling in `des` and in logging order in `cohort` (seen with arm=mapie: an IE admission on the day
+    of a MAP course)."""
     assert_same_table(des.patients, cohort.patients)
     by_patient = ["replication", "patient_id"]
-    assert_same_table(des.events.sort_values(by_patient, kind="stable").reset_index(drop=True),
-                      cohort.events.sort_values(by_patient, kind="stable").reset_index(drop=True))
-    # the comparison is not vacuous: this cohort has relapses, deaths of every cause, metastasectomies
+    for part in ("pathway", "arm"):
+        tables = []
+        for events in (des.events, cohort.events):
+            arm = events.stage.astype(str) == "arm"
+            tables.append(events[arm if part == "arm" else ~arm].sort_values(by_patient, kind="stable")
+                          .reset_index(drop=True))
+        assert_same_table(*tables)
+
+
+ARMS = group_options("arm")
+# every arm in conf/arm/ runs on both engines; the baseline also with other populations and timings
+CASES = [pytest.param(arm, [f"seed={10 + i}", "cohort.metastatic_fraction=0.3"], id=arm) for i, arm in enumerate(ARMS)]
+CASES += [
+    pytest.param("baseline", ["seed=1", "cohort.metastatic_fraction=1"], id="baseline-all-metastatic"),
+    pytest.param("baseline", ["seed=2", "cohort.metastatic_fraction=0"], id="baseline-all-localized"),
+    pytest.param("baseline", ["seed=4", "cohort.followup_years=1", "replications=2"], id="baseline-short-2-replications"),
+    pytest.param("xray_surveillance", ["seed=6", "disease.cr2_factor_per_log10_past_detection=0.5"],
+                 id="xray_surveillance-cr2-by-burden"),
+]
+
+
+def first_visit_day(events: pd.DataFrame) -> pd.Series:
+    """Day of each patient's first arm appointment (index: replication, patient_id)."""
+    arm = events[events.stage.astype(str) == "arm"]
+    return arm.groupby(["replication", "patient_id"]).day.min()
+
+
+def check_visit_phase(arm_config, patients: pd.DataFrame, events: pd.DataFrame) -> None:
+    """The arm's appointments happened, and only in their phase: after surgery (adjuvant), after the end
+    of treatment (maintenance), after a relapse (relapse); poor responders only where so configured.
+    Makes the comparison of the arm's events between engines non-vacuous."""
+    phases = {v.phase for v in arm_config.visits}
+    first = first_visit_day(events)
+    if not phases:
+        assert first.empty, f"{arm_config.name} books no visits but has arm events"
+        return
+    assert len(phases) == 1, f"{arm_config.name}: extend this check to arms with visits in several phases"
+    assert len(first) >= 10, f"{arm_config.name}: only {len(first)} patients had an arm visit"
+    visited = patients.set_index(["replication", "patient_id"]).loc[first.index]
+    phase = phases.pop()
+    if phase == "adjuvant":     # after local control: surgery, or the neoadjuvant chemotherapy if unresectable
+        assert visited.chemo_start_day.notna().all() and (first > visited.chemo_start_day).all()
+        operated = visited.surgery_day.notna()
+        assert operated.any() and (first[operated] >= visited.surgery_day[operated]).all()
+    else:
+        anchor = {"maintenance": "end_of_treatment_day", "relapse": "relapse_day"}[phase]
+        assert visited[anchor].notna().all() and (first >= visited[anchor]).all(), anchor
+    if any(v.poor_responders_only for v in arm_config.visits):
+        good = patients.good_response.fillna(False).astype(bool)
+        assert good.any() and not visited.good_response.fillna(False).astype(bool).any(), "a good responder visited"
+        assert (visited.good_response.astype("boolean") == False).any()  # noqa: E712 poor responders did
+
+
+@pytest.mark.parametrize("arm, overrides", CASES)
+def test_cohort_and_des_give_the_same_patients_and_events(arm, overrides):
+    """Every arm (so every visit phase, and poor-responders-only visits), patients and events tables."""
+    des, cohort = both_engines(f"arm={arm}", *overrides)
+    assert_same_patients_and_events(des, cohort)
+    # the comparison is not vacuous: relapses, deaths and the arm's own appointments in their phase
     p = des.patients
     assert p.relapse_day.notna().any() and p.death_day.notna().any()
+    check_visit_phase(des.config.arm, p, des.events)
+
+
+def test_every_visit_phase_and_poor_responder_rule_is_exercised_by_some_arm():
+    """A new visit phase needs an arm in conf/arm/ that uses it, so the test above compares it."""
+    from osteosim.config.schema import VISIT_PHASES
+
+    visits = [v for arm in ARMS for v in compose([f"arm={arm}"]).arm.visits]
+    assert {v.phase for v in visits} == set(VISIT_PHASES)
+    assert any(v.poor_responders_only for v in visits)
 
 
 def test_chunked_cohort_equals_one_chunk():

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,10 +27,19 @@ def test_common_random_numbers_narrow_the_confidence_interval_of_a_difference():
     """
     from scipy import stats
 
+    from osteosim.analysis.replications import paired_differences, survival_by_replication
+    from osteosim.analysis.survival import survival_counts
+
+    def differences(*overrides: str) -> dict:
+        """summary.json's paired_differences (as summarise computes them) without the rest of the summary."""
+        patients = simulate(compose([*base, *overrides]), summary=False).patients
+        return {"paired_differences": paired_differences(survival_by_replication(survival_counts(patients)),
+                                                         "baseline")}
+
     replications = 20
     base = [*TRIAL, "arms=[baseline,mifamurtide]", f"replications={replications}"]
-    paired = simulate(compose([*base, "paired=true"])).summary
-    independent = simulate(compose([*base, "paired=false"])).summary
+    paired = differences("paired=true")
+    independent = differences("paired=false")
     critical = stats.f.ppf(0.01, replications - 1, replications - 1)
     for kpi in ("OS5y.all", "EFS5y.all"):
         width_paired = difference(paired, kpi)["ci_high"] - difference(paired, kpi)["ci_low"]
@@ -37,12 +47,28 @@ def test_common_random_numbers_narrow_the_confidence_interval_of_a_difference():
         assert (width_paired / width_independent) ** 2 < critical, (kpi, width_paired, width_independent)
 
 
+def assert_t_interval(row: dict, values, what: str) -> None:
+    """row is the mean of the per-replication values with the 95% t-interval mean +- t(0.975, r-1) sd/sqrt(r)
+    (to the 4 decimals summary.json keeps), and the replications differ (the interval has a width)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
+    assert row["replications"] == values.size and half > 0, (what, values)
+    assert row["mean"] == pytest.approx(values.mean(), abs=1e-4), what
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((values.mean() - half, values.mean() + half), abs=1e-4), what
+
+
 def test_every_kpi_has_a_replication_interval_and_arms_share_patients():
     results = simulate(compose([*TRIAL, "arms=[baseline,mifamurtide]", "replications=3"]))
     s = results.summary
-    kpis = {(r["arm"], r["kpi"]) for r in s["kpis"]}
+    kpis = {(r["arm"], r["kpi"]): r for r in s["kpis"]}
     assert ("mifamurtide", "OS5y.metastatic") in kpis and ("baseline", "EFS3y.all") in kpis
-    assert all(r["ci_low"] <= r["mean"] <= r["ci_high"] for r in s["kpis"] if r["ci_low"] is not None)
+    assert all(r["replications"] == 3 and r["ci_low"] is not None for r in s["kpis"])
+    # the interval is the t-interval over the replications' values (relapse share: from the patients table)
+    for arm, part in results.patients.groupby("arm", observed=True):
+        per_replication = part.groupby("replication").relapse_day.apply(lambda d: 100 * d.notna().mean())
+        assert_t_interval(kpis[(arm, "relapse_or_progression_pct")], per_replication, arm)
     assert {h["endpoint"] for h in s["hazard_ratios"]} == {"OS", "EFS"}
     p = results.patients
     base, mtp = p[p.arm == "baseline"], p[p.arm == "mifamurtide"]
@@ -94,10 +120,19 @@ def test_arms_without_proven_benefit_change_resource_use_not_outcomes(arm):
 
 
 def test_mifamurtide_changes_outcomes_and_books_48_infusions():
+    """Paired with the baseline arm (same patients, same draws): fewer patients relapse, by more than 3
+    paired standard errors of the per-patient difference (one-sided); and the arm books its infusions."""
     base = ["cohort=trial", "cohort.n_patients=400", "cohort.metastatic_fraction=0", "output.progress=false",
-            "output.events=true", "cohort.followup_years=3"]
-    results = simulate(compose([*base, "arm=mifamurtide"]))
-    starts = results.events.query("stage == 'arm' and event == 'start'")
+            "output.events=true", "cohort.followup_years=3", "arms=[baseline,mifamurtide]"]
+    results = simulate(compose(base), summary=False)
+    p = results.patients
+    relapsed = {arm: p[p.arm == arm].sort_values("patient_id").relapse_day.notna().to_numpy(dtype=float)
+                for arm in ("baseline", "mifamurtide")}
+    d = relapsed["mifamurtide"] - relapsed["baseline"]
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    assert se > 0 and d.mean() < -3 * se, (d.mean(), se)
+    events = results.events[results.events.arm == "mifamurtide"]
+    starts = events.query("stage == 'arm' and event == 'start'")
     per_patient = starts.groupby("patient_id").size()
     assert per_patient.max() == 48        # 2 a week for 12 weeks, then weekly for 24 (NICE TA235)
     assert set(starts.resource.astype(str)) == {"day_case"}
@@ -106,10 +141,24 @@ def test_mifamurtide_changes_outcomes_and_books_48_infusions():
 def test_service_kpis_have_replication_intervals_after_the_warm_up():
     results = simulate(compose(["replications=2", "output.progress=false", "cohort.accrual_years=3",
                                 "cohort.followup_years=2", "output.dashboard=false"]))
+    from osteosim.analysis.service import utilisation, wait_times
+
+    warmup = results.summary["warmup_day"]
+    assert warmup == 365.25
     kpis = {r["kpi"]: r for r in results.summary["kpis"]}
-    for kpi in ("wait_median_days.surgery", "wait_p90_days.neoadjuvant", "utilisation_pct.chemo_bed", "OS1y.all"):
-        assert kpis[kpi]["replications"] == 2 and kpis[kpi]["ci_low"] <= kpis[kpi]["mean"] <= kpis[kpi]["ci_high"]
-    assert results.summary["warmup_day"] == 365.25
+    assert all(kpis[k]["replications"] == 2 for k in ("wait_p90_days.neoadjuvant", "OS1y.all"))
+    ev, res = results.events, results.resources
+    per_replication = {"wait_median_days.surgery": [], "utilisation_pct.chemo_bed": []}
+    ignoring_warmup = {kpi: [] for kpi in per_replication}
+    for r in (0, 1):
+        for values, start in ((per_replication, warmup), (ignoring_warmup, 0.0)):
+            waits = wait_times(ev[(ev.replication == r) & (ev.day >= start)])
+            values["wait_median_days.surgery"].append(waits[waits.stage == "surgery"].wait.median())
+            use = utilisation(res[(res.replication == r) & (res.day >= start)]).set_index("resource")
+            values["utilisation_pct.chemo_bed"].append(use.loc["chemo_bed", "utilisation_pct"])
+    for kpi, values in per_replication.items():
+        assert_t_interval(kpis[kpi], values, kpi)   # computed after the warm-up, and the warm-up matters:
+        assert not np.allclose(values, ignoring_warmup[kpi], rtol=0, atol=1e-3), kpi
 
 
 def test_crude_proportion_kpis_are_those_of_the_patients_table():

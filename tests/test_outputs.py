@@ -1,7 +1,5 @@
 """The output contract: files, columns, determinism, atomic writes, provenance."""
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -14,18 +12,8 @@ from osteosim.engines.des.log import EVENT_COLUMNS, RESOURCE_COLUMNS
 from osteosim.results.tables import PATIENT_COLUMNS
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    """The README's main command on the default scenario, in a fresh run folder."""
-    folder = tmp_path_factory.mktemp("default") / "run"
-    done = subprocess.run([sys.executable, "-m", "osteosim", f"hydra.run.dir={folder}"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return folder, done.stdout
-
-
 def test_default_run_writes_the_five_files_with_contract_columns(default_run):
-    folder, _ = default_run
+    folder = default_run.folder
     for name in FILES:
         assert (folder / name).stat().st_size > 0, name
     assert list(pd.read_parquet(folder / "patients.parquet").columns) == list(PATIENT_COLUMNS)
@@ -49,7 +37,7 @@ def test_summary_has_survival_waits_utilisation_and_provenance(default_run):
 
 def test_default_five_year_os_is_plausible_with_literature_priors(default_run):
     """Localized 5-y OS in 55-85%, metastatic in 15-45% (issue acceptance; the published ~70% / ~30%)."""
-    folder, _ = default_run
+    folder = default_run.folder
     rows = json.loads((folder / "summary.json").read_text())["survival"]
     os5 = {r["group"]: r["estimate"] for r in rows if r["endpoint"] == "OS" and r["years"] == 5}
     assert 0.55 <= os5["localized"] <= 0.85
@@ -69,7 +57,9 @@ def test_plausible_in_a_large_trial_cohort_too():
 
 
 def _patients_bytes(tmp_path, name, overrides):
-    results = simulate(compose(["output.progress=false", "output.dashboard=false", *overrides]))
+    """patients.parquet of a three-year service run (des: queues, rosters, background demand)."""
+    results = simulate(compose(["output.progress=false", "output.dashboard=false", "cohort.accrual_years=2",
+                                "cohort.followup_years=1", *overrides]))
     write_results(results, tmp_path / name)
     return (tmp_path / name / "patients.parquet").read_bytes()
 

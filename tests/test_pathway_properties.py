@@ -89,5 +89,8 @@ def test_every_run_satisfies_the_invariants(overrides):
         assert_same_table(results.patients, cohort.patients)
 
 
-def test_default_run_satisfies_the_invariants(default_config):
-    check_invariants(simulate(default_config))
+def test_default_run_satisfies_the_invariants(default_tables):
+    from types import SimpleNamespace
+
+    patients, events, resources = default_tables
+    check_invariants(SimpleNamespace(patients=patients, events=events, resources=resources))

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -65,8 +66,16 @@ def test_two_way_capacity_sweep_gives_table_and_dashboard(joblib_sweep):
     assert {"OS.1y.all", "EFS.1y.metastatic", "wait_median_days.surgery", "wait_p90_days.diagnosis",
             "utilisation_pct.theatre_ortho", "utilisation_pct.chemo_bed"} <= kpis
     assert len(table) == len(table.drop_duplicates(["job", "arm", "kpi"]))  # one row per job x arm x KPI
-    survival = table[table["kpi"].str.startswith(("OS.", "EFS."))].dropna(subset=["ci_low"])
-    assert ((survival["ci_low"] <= survival["estimate"]) & (survival["estimate"] <= survival["ci_high"])).all()
+    # each job's survival estimates and intervals are those of its summary.json
+    survival = table[table["kpi"].str.startswith(("OS.", "EFS."))].set_index(["job", "arm", "kpi"])
+    for job in range(4):
+        rows = json.loads((joblib_sweep / str(job) / "summary.json").read_text())["survival"]
+        assert len(rows) == 18
+        for r in rows:
+            got = survival.loc[(job, r["arm"], f"{r['endpoint']}.{r['years']}y.{r['group']}")]
+            expected = [np.nan if r[k] is None else r[k] for k in ("estimate", "ci_low", "ci_high")]
+            np.testing.assert_array_equal(got[["estimate", "ci_low", "ci_high"]].to_numpy(float), expected)
+            assert got["n"] == r["n"]
     # a second theatre session a day halves the surgeons' share of theatre time
     util = table[table["kpi"] == "utilisation_pct.theatre_ortho"].set_index([THEATRE, BEDS])["estimate"]
     for beds in util.index.get_level_values(BEDS).unique():
