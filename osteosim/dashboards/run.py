@@ -8,7 +8,6 @@ offline from ``file://``; every figure has a link to the table behind it as CSV.
 
 from __future__ import annotations
 
-import html
 import pathlib
 
 import numpy as np
@@ -19,7 +18,7 @@ from osteosim.analysis import aggregates as patient_aggregates
 from osteosim.dashboards.outcomes import outcomes_section
 from osteosim.dashboards.service import capacity_section, pathway_section
 from osteosim.results.atomic import write_text_atomically
-from osteosim.dashboards.page import figure_html, html_page, html_table, no_data, style
+from osteosim.dashboards.page import esc, figure_html, heading, html_page, html_table, label, no_data, style
 
 VALIDATION = pathlib.Path(__file__).resolve().parents[2] / "experiments" / "validate" / "results" / "validation.csv"
 SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity", "summary": "Summary table",
@@ -45,11 +44,11 @@ def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resourc
     }
     if validation is not None and not validation.empty:
         bodies["validation"] = _validation_section(validation)
-    sections = "\n".join(f'<section id="{key}"><h2>{SECTIONS[key]}</h2>\n{body}</section>'
+    sections = "\n".join(f'<section id="{esc(key)}">{heading(2, SECTIONS[key])}\n{body}</section>'
                          for key, body in bodies.items())
-    nav = " ".join(f'<a href="#{key}">{SECTIONS[key]}</a>' for key in bodies)
+    nav = " ".join(f'<a href="#{esc(key)}">{esc(SECTIONS[key])}</a>' for key in bodies)
     title = f"osteosim dashboard{f': scenario {scenario}' if scenario else ''}"
-    return html_page("osteosim dashboard", f"<nav>{nav}</nav>\n<h1>{title}</h1>\n{sections}")
+    return html_page(title, f"<nav>{nav}</nav>\n{heading(1, title)}\n{sections}")
 
 
 def write_dashboard(path: pathlib.Path, patients: pd.DataFrame | None, events: pd.DataFrame,
@@ -73,6 +72,8 @@ def validation_table(run_folder: pathlib.Path) -> pd.DataFrame | None:
 
 def _validation_section(validation: pd.DataFrame) -> str:
     """Model against each published target, one panel per unit, with the acceptance range shaded."""
+    validation = validation.assign(**{c: validation[c].map(label) for c in ("id", "unit", "source")
+                                      if c in validation})   # a run folder's validation.csv is user text
     units = list(dict.fromkeys(validation["unit"]))
     widths = [int((validation["unit"] == u).sum()) for u in units]
     fig = make_subplots(cols=len(units), column_widths=widths, subplot_titles=units, horizontal_spacing=0.06)
@@ -89,11 +90,11 @@ def _validation_section(validation: pd.DataFrame) -> str:
                                          arrayminus=rows[column] - rows[f"{column}_low"]),
                             customdata=np.column_stack([rows[f"{column}_low"], rows[f"{column}_high"], rows["source"]]),
                             hovertemplate=f"%{{x}} {name}: %{{y:.3g}} (%{{customdata[0]:.3g}}–%{{customdata[1]:.3g}})"
-                            f"<br>%{{customdata[2]}}<extra>{html.escape(str(unit))}</extra>", row=1, col=col)
+                            f"<br>%{{customdata[2]}}<extra>{unit}</extra>", row=1, col=col)
     style(fig, "Model against published targets<br>estimate and interval; shaded: acceptance range; units per panel",
           barmode="overlay")
     within = f"{int(validation['within'].sum())} of {len(validation)} targets within their acceptance range."
-    return f"<p>{within}</p>\n" + figure_html(fig, "fig-validation", validation)
+    return f"<p>{esc(within)}</p>\n" + figure_html(fig, "fig-validation", validation)
 
 
 # --- summary ----------------------------------------------------------------
