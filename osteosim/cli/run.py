@@ -100,7 +100,7 @@ def _run_job(cfg, folder: Path) -> None:
     from osteosim.engines.replications import chunks, reference_arm, work_total
     from osteosim.results.integrity import completed_config_hash, seal, unseal
     from osteosim.results.provenance import config_hash, provenance
-    from osteosim.results.run_folder import FILES, warmup_day, write_run
+    from osteosim.results.run_folder import warmup_day, write_run
 
     config = to_config(cfg)
     if completed_config_hash(folder) == config_hash(config):
@@ -111,10 +111,10 @@ def _run_job(cfg, folder: Path) -> None:
     total, unit = work_total(config)
     unseal(folder)
     with _bar(total, unit, config.output.progress) as bar:
-        summary = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
+        summary, written = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
                                      warmup_day=warmup_day(config))
-    seal(folder, FILES)
+    seal(folder, written)
     print("\n".join(survival_lines(summary) + difference_lines(summary)))
     print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 

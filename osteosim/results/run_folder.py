@@ -4,6 +4,11 @@ Tables are streamed chunk by chunk into Parquet files in a hidden staging folder
 results (so ten million patients never sit in memory at once); the summary and the dashboard
 are then computed from those files alone; only when everything is complete are the files
 renamed into place, so an interrupted or failed run never leaves a half-written result.
+
+The files of the contract (FILES) are osteosim's own in a run folder: a run puts in place those
+it wrote and removes the others, left by an earlier run there (say dashboard.html when this run
+has output.dashboard=false), so a folder never mixes two runs' results and checksums.json lists
+exactly what this run wrote. Any other file in the folder is left alone.
 """
 from __future__ import annotations
 
@@ -104,20 +109,29 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
 
 
 def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
-              reference: str | None = None, warmup_day: float = 0.0) -> dict:
-    """Write a whole run into `folder`; returns the summary."""
+              reference: str | None = None, warmup_day: float = 0.0) -> tuple[dict, list[str]]:
+    """Write a whole run into `folder`; returns the summary and the names of the files it wrote."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         write_tables(chunks, staging)
         summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day)
+        written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
-            if (staging / name).exists():
+            if name in written:
                 os.replace(staging / name, folder / name)
-        return summary
+            else:
+                _remove_stale(folder / name)
+        return summary, written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale(path: Path) -> None:
+    """An earlier run's result file that this run does not write: it must not pass for this run's."""
+    if path.is_file() or path.is_symlink():
+        path.unlink()
 
 
 def write_results(results, folder: Path, **kwargs) -> dict:
@@ -131,7 +145,7 @@ def write_results(results, folder: Path, **kwargs) -> dict:
 
     config = results.config
     return write_run([chunk], folder, dashboard=config.output.dashboard, reference=reference_arm(config),
-                     warmup_day=warmup_day(config), **kwargs)
+                     warmup_day=warmup_day(config), **kwargs)[0]
 
 
 def warmup_day(config) -> float:
@@ -144,11 +158,12 @@ def warmup_day(config) -> float:
 def rebuild_dashboard(folder: Path) -> Path:
     """Redraw a run folder's dashboard.html from its tables (`osteosim-report RUN_DIR`), through the
     same batched aggregation as the run, so it works for any number of patients. A complete folder
-    stays complete: the dashboard is derived, so its checksum is recorded anew."""
+    stays complete (the dashboard is derived, so its checksum is recorded anew, beside the files the run
+    itself wrote)."""
     import json
 
     from osteosim.dashboards.run import validation_table, write_dashboard
-    from osteosim.results.integrity import is_complete, seal
+    from osteosim.results.integrity import is_complete, sealed_names, seal
 
     complete = is_complete(folder)
     _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
@@ -157,5 +172,5 @@ def rebuild_dashboard(folder: Path) -> Path:
                     _read(folder / "resources.parquet"), summary, aggregates=patient_tables,
                     validation=validation_table(folder))
     if complete:
-        seal(folder, FILES)
+        seal(folder, sorted({*sealed_names(folder), "dashboard.html"}, key=FILES.index))
     return folder / "dashboard.html"
