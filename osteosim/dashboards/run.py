@@ -59,11 +59,20 @@ def write_dashboard(path: pathlib.Path, patients: pd.DataFrame | None, events: p
                           build_dashboard(patients, events, resources, summary, aggregates, validation))
 
 
+VALIDATION_COLUMNS = ("id", "unit", "source", "published", "published_low", "published_high", "model", "model_low",
+                      "model_high", "accept_low", "accept_high", "within")
+
+
 def validation_table(run_folder: pathlib.Path) -> pd.DataFrame | None:
-    """The run folder's validation.csv, else the validation experiment's, else None (not run yet)."""
+    """The run folder's validation.csv, else the validation experiment's, else None (not run yet).
+    A file without the columns the section draws is a ValueError naming them."""
     for path in (pathlib.Path(run_folder) / "validation.csv", VALIDATION):
         if path.exists():
-            return pd.read_csv(path)
+            table = pd.read_csv(path)
+            missing = [c for c in VALIDATION_COLUMNS if c not in table.columns]
+            if missing:
+                raise ValueError(f"{path} lacks the columns {', '.join(missing)}")
+            return table
     return None
 
 
