@@ -120,14 +120,30 @@ def check_not_shadowed(primary: Path, extra: Path | None) -> None:
                               "--config-path with a full copy of conf/")
 
 
-def _check_overrides(overrides: list[str]):
-    """Parse the overrides (Hydra's grammar) and apply the hydra-key allow-list to each as typed."""
+def _check_overrides(overrides: list[str], folders: list[Path]):
+    """Parse the overrides (Hydra's grammar) and check each as typed: a key, the hydra-key allow-list, and an
+    option name (not a number or a mapping) for a config group."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
+    groups = {p.name for folder in folders for p in folder.iterdir() if p.is_dir()}
     for override in parsed:
+        if not override.key_or_group:
+            raise UsageError(f"{override.input_line}: an override needs a key (key=value)")
         hydra_keys.check_override(override)
+        if override.key_or_group in groups and not override.is_delete() and not _names_one_option(override):
+            hint = " (to compare arms, give arms=[a,b])" if override.key_or_group == "arm" else ""
+            raise ConfigError(f"{override.input_line}: {override.key_or_group} is a config group; give the name "
+                              f"of one of its options{hint}")
     return parsed
+
+
+def _names_one_option(override) -> bool:
+    """A group override picks one option by name (or, in a sweep, one per job): osteosim has no group whose
+    options combine, so a list would silently merge several files into one."""
+    if override.is_sweep_override():
+        return True
+    return isinstance(override.value(), str)
 
 
 def _is_hydra(override) -> bool:
@@ -164,6 +180,10 @@ def _job_overrides(parsed, multirun: bool) -> list[list[str]]:
     task = [o for o in parsed if not _is_hydra(o)]
     if not multirun:
         return [[o.input_line for o in task]]
+    for override in task:
+        if override.is_sweep_override() and not override.is_discrete_sweep():
+            raise ConfigError(f"{override.input_line}: a sweep lists its values (a,b,c, choice(...) or range(...)); "
+                              "interval(...) needs a sweeper plugin osteosim does not use")
     return [job for batch in BasicSweeper.split_arguments(task, None) for job in batch]
 
 
@@ -210,6 +230,7 @@ def check(argv: list[str], default_primary: Path) -> Plan:
     args = parse(argv)
     if args.experimental_rerun is not None:
         raise ConfigError("--experimental-rerun is refused: it unpickles a file, which can run any code")
+    check_commands(args)
     plan = Plan(argv=hydra_argv(args), runs=args.cfg is None and args.info is None)
     if args.help or args.hydra_help or args.shell_completion:
         plan.runs = False
@@ -218,11 +239,32 @@ def check(argv: list[str], default_primary: Path) -> Plan:
     args.config_dir = os.path.abspath(args.config_dir) if args.config_dir is not None else None
     primary, extra = _folders(args, default_primary)
     check_not_shadowed(primary, extra)
-    parsed = _check_overrides(list(args.overrides))
+    parsed = _check_overrides(list(args.overrides), [primary, *([extra] if extra else [])])
     with warnings.catch_warnings():  # Hydra's deprecation notes would break the one-line contract; the run shows them
         warnings.simplefilter("ignore")
         _check_jobs(_hydra(_search_path(args, primary)), args, parsed, plan)
     return plan
+
+
+def _compose(hydra, config_name: str, overrides: list[str], mode):
+    """Hydra's composition; the few plain ValueErrors its defaults list raises on odd overrides become one line."""
+    try:
+        return hydra.compose_config(config_name, overrides, run_mode=mode)
+    except ValueError as error:
+        if type(error) is not ValueError:
+            raise
+        first = (str(error).strip().splitlines() or ["invalid"])[0]
+        raise ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}") from error
+
+
+def check_commands(args: argparse.Namespace) -> None:
+    """Hydra's own rules for combining its flags, as one line instead of a traceback."""
+    commands = [flag for flag, on in (("--run", args.run), ("--multirun", args.multirun), ("--cfg", args.cfg),
+                                      ("--shell-completion", args.shell_completion), ("--info", args.info)) if on]
+    if len(commands) > 1:
+        raise UsageError(f"{' and '.join(commands)} cannot be combined: give one of --run, --multirun, --cfg, --info")
+    if args.resolve and args.cfg is None and not args.help:
+        raise UsageError("--resolve works only with --cfg or --help")
 
 
 def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
@@ -233,19 +275,35 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     overrides = list(args.overrides)
     typed = [o.key_or_group[len("hydra."):] for o in parsed if o.key_or_group.startswith("hydra.")]
     multirun = args.multirun or hydra.get_mode(config_name=config_name, overrides=overrides) == RunMode.MULTIRUN
-    master = hydra.compose_config(config_name, overrides, run_mode=RunMode.MULTIRUN if multirun else RunMode.RUN)
+    master = _compose(hydra, config_name, overrides, RunMode.MULTIRUN if multirun else RunMode.RUN)
     cache: dict = {}
     _check_hydra_node(master, typed, cache)
     plan.dirs = _config_dirs(master)
     if not plan.runs:
         return
+    if not multirun:
+        check_folder_free(master)
     hydra_overrides = [o.input_line for o in parsed if _is_hydra(o)]
     for job in _job_overrides(parsed, multirun):
-        cfg = hydra.compose_config(config_name, hydra_overrides + job, run_mode=RunMode.RUN) if multirun else master
+        cfg = _compose(hydra, config_name, hydra_overrides + job, RunMode.RUN) if multirun else master
         _check_hydra_node(cfg, typed, cache)
         with search_path(plan.dirs):
             check_scenario_arm(cfg, job, conf_dirs())
             _validate(cfg, job, multirun)
+
+
+def check_folder_free(cfg) -> None:
+    """A run into a folder another osteosim run is writing now would overwrite its .hydra/ record before the job
+    could notice: refuse it here (the job itself holds the lock, osteosim.results.lock)."""
+    from osteosim.results.lock import FolderBusy, is_busy
+
+    try:
+        folder = Path(str(cfg.hydra.run.dir))
+    except Exception:  # noqa: BLE001 - a folder named by Hydra's runtime values: the job's own lock decides
+        return
+    if folder.is_dir() and is_busy(folder):
+        raise FolderBusy(f"{folder} is being written by another osteosim run: wait for it to finish, "
+                         "or give another hydra.run.dir")
 
 
 def _validate(cfg, job: list[str], multirun: bool) -> None:
