@@ -322,6 +322,9 @@ CASES = [
     O("empty-run-dir", ["cohort.metastatic_fraction=0.2", "hydra.run.dir="], "hydra.run.dir", user_files),
     O("empty-run-dir-and-typo", ["cohort.metastatic_fraction=1.5", "hydra.run.dir="], "", user_files),
     O("empty-sweep-dir", ["-m", "seed=0,1", "hydra.sweep.dir="], "hydra.sweep.dir", user_files),
+    O("run-dir-is-a-file", ["hydra.run.dir={here}/victim.txt"], "victim.txt", user_files),
+    O("sweep-dir-under-a-file", ["-m", "seed=0,1", "hydra.sweep.dir={here}/victim.txt/sweep"], "victim.txt", user_files),
+    O("boolean-given-a-number", ["output.dashboard=2"], "output.dashboard=2"),
     # --- osteosim: hydra keys that could run code, from the command line or a conf file
     O("callbacks-truncate", ["+hydra.callbacks.x._target_=builtins.open", "+hydra.callbacks.x.file=victim.txt",
                              "+hydra.callbacks.x.mode=w"], "hydra.callbacks", user_files),
@@ -346,6 +349,8 @@ CASES = [
       conf_copy_with("scenario/evil.yaml", EVIL_SCENARIO)),
     O("conf-copy-launcher-target", ["--config-path", "{here}/myconf", "-m", "hydra/launcher=joblib", "seed=0,1"],
       "hydra.launcher._target_", conf_copy_with("hydra/launcher/joblib.yaml", "_target_: os.system\n")),
+    O("conf-copy-unknown-logging", ["--config-path", "{here}/myconf", "scenario=j"], "hydra/job_logging=custom",
+      conf_copy_with("scenario/j.yaml", "# @package _global_\ndefaults:\n  - override /hydra/job_logging: custom\n")),
     O("config-dir-shadowed", ["--config-dir", "{here}/extra"], "arm/baseline.yaml",
       extra_dir_with("arm/baseline.yaml", "name: baseline\nmicro_kill_multiplier: 9\n")),
     # --- osteosim-report
@@ -391,6 +396,7 @@ CASES = [
     T("tp-endpoint", ["--arm", "mifamurtide", "--endpoint", "PFS"], "--endpoint"),
     T("tp-out-file", ["--arm", "mifamurtide", "--out", "{here}/victim.txt"], "--out", user_files),
     T("tp-out-under-file", ["--arm", "mifamurtide", "--out", "{here}/victim.txt/x"], "--out", user_files),
+    T("tp-out-uncreatable", ["--arm", "mifamurtide", "--out", "/proc/osteosim-power"], "--out"),
     T("tp-override-n", ["--arm", "mifamurtide", "cohort.n_patients=5"], "cohort.n_patients"),
     T("tp-override-seed", ["--arm", "mifamurtide", "seed=3"], "seed"),
     T("tp-override-cohort", ["--arm", "mifamurtide", "cohort=service"], "cohort"),

@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"trial_power: config error: {message}", file=sys.stderr)
         return 2
+    try:   # the last check, and the first write: where the results will go
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"trial_power: error: --out={args.out} cannot be created ({error.strerror or error})", file=sys.stderr)
+        return 2
     from tqdm import tqdm
 
     import numpy as np
@@ -184,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     curve = pd.DataFrame(rows)
     needed = patients_for_power(curve)
     warning = few_events_warning(curve)
-    args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(args.out / "power.csv", curve.to_csv(index=False))
     write_text_atomically(args.out / "trials.csv", pd.concat(trials, ignore_index=True).to_csv(index=False))
     text = markdown(curve, design, args.overrides, needed) + (f"\n{warning.split(': ', 1)[1]}\n" if warning else "")

@@ -131,11 +131,24 @@ def _check_overrides(overrides: list[str], folders: list[Path]):
         if not override.key_or_group:
             raise UsageError(f"{override.input_line}: an override needs a key (key=value)")
         hydra_keys.check_override(override)
+        _check_boolean(override)
         if override.key_or_group in groups and not override.is_delete() and not _names_one_option(override):
             hint = " (to compare arms, give arms=[a,b])" if override.key_or_group == "arm" else ""
             raise ConfigError(f"{override.input_line}: {override.key_or_group} is a config group; give the name "
                               f"of one of its options{hint}")
     return parsed
+
+
+def _check_boolean(override) -> None:
+    """OmegaConf takes any integer for a boolean key (output.dashboard=2 is true): a number there is a slip."""
+    from osteosim.cli.run import _schema_field
+
+    if override.is_delete() or override.is_sweep_override() or override.key_or_group.startswith("hydra"):
+        return
+    _, hint = _schema_field(override.key_or_group)
+    value = override.value()
+    if hint is bool and isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(f"{override.input_line} is not true or false")
 
 
 def _names_one_option(override) -> bool:
@@ -281,6 +294,7 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     plan.dirs = _config_dirs(master)
     if not plan.runs:
         return
+    check_output_folder(master, "hydra.sweep.dir" if multirun else "hydra.run.dir")
     if not multirun:
         check_folder_free(master)
     hydra_overrides = [o.input_line for o in parsed if _is_hydra(o)]
@@ -290,6 +304,20 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
         with search_path(plan.dirs):
             check_scenario_arm(cfg, job, conf_dirs())
             _validate(cfg, job, multirun)
+
+
+def check_output_folder(cfg, key: str) -> None:
+    """Where Hydra will create the run (or sweep) folder: a file in the way, or a folder this user cannot
+    write, would only fail once Hydra is under way."""
+    try:
+        folder = Path(str(OmegaConf.select(cfg, key)))
+    except Exception:  # noqa: BLE001 - named by Hydra's runtime values: Hydra resolves it itself
+        return
+    existing = next((p for p in [folder, *folder.absolute().parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"{key}={folder}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={folder}: {existing} is not writable")
 
 
 def check_folder_free(cfg) -> None:

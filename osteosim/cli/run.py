@@ -183,6 +183,7 @@ def explain(error: BaseException) -> str | None:
                                   OmegaConfBaseException, ValidationError)
 
     from osteosim.config import ConfigError, group_options
+    from osteosim.config.hydra_keys import GROUP_OPTIONS
     from osteosim.results.lock import FolderBusy
 
     cause = error.__cause__ if isinstance(error, ConfigCompositionException) and error.__cause__ else error
@@ -191,9 +192,10 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, (ConfigError, FolderBusy)):
         message = str(error)
     elif isinstance(error, MissingConfigException):
-        found = re.search(r"Could not (?:find|load) '([\w.-]+)/([^']*)'", str(error))
+        found = re.search(r"Could not (?:find|load) '([\w./-]+)/([^'/]*)'", str(error))
         group, option = found.groups() if found else ("", "")
-        message = (f"{group}={option} is not one of {', '.join(group_options(group))}" if found
+        options = GROUP_OPTIONS.get(group) or group_options(group)
+        message = (f"{group}={option} is not one of {', '.join(options)}" if found
                    else str(error).splitlines()[0])
     elif isinstance(error, OverrideParseException):
         reason = str(error).splitlines()[0]
