@@ -25,7 +25,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from osteosim.config import ConfigError, conf_dirs, hydra_keys, search_path, to_config
+from osteosim.config import ConfigError, hydra_keys, search_path, to_config
 
 CONFIG_NAME = "config"
 TASK_NAME = "osteosim"
@@ -43,6 +43,27 @@ class Plan:
     runs: bool = True          # False for --help, --cfg, --info, ...: nothing is simulated
 
 
+def check(argv: list[str], default_primary: Path) -> Plan:
+    """Check the whole command line before Hydra acts on it; the Plan says how to hand it on."""
+    args = parse(argv)
+    if args.experimental_rerun is not None:
+        raise ConfigError("--experimental-rerun is refused: it unpickles a file, which can run any code")
+    check_commands(args)
+    plan = Plan(argv=hydra_argv(args), runs=args.cfg is None and args.info is None)
+    if args.help or args.hydra_help or args.shell_completion:
+        plan.runs = False
+        return plan
+    args.config_path = os.path.abspath(args.config_path) if args.config_path is not None else None
+    args.config_dir = os.path.abspath(args.config_dir) if args.config_dir is not None else None
+    primary, extra = _folders(args, default_primary)
+    check_not_shadowed(primary, extra)
+    parsed = _check_overrides(list(args.overrides), [primary, *([extra] if extra else [])])
+    with warnings.catch_warnings():  # Hydra's deprecation notes would break the one-line contract; the run shows them
+        warnings.simplefilter("ignore")
+        _check_jobs(_hydra(_search_path(args, primary)), args, parsed, plan)
+    return plan
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """Hydra's own argument parser, but a malformed command line is one line, not a usage block."""
     from hydra._internal.utils import get_args_parser
@@ -55,6 +76,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
     parser.error = error  # type: ignore[method-assign]
     return parser.parse_args(argv)
+
+
+def check_commands(args: argparse.Namespace) -> None:
+    """Hydra's own rules for combining its flags, as one line instead of a traceback."""
+    commands = [flag for flag, on in (("--run", args.run), ("--multirun", args.multirun), ("--cfg", args.cfg),
+                                      ("--shell-completion", args.shell_completion), ("--info", args.info)) if on]
+    if len(commands) > 1:
+        raise UsageError(f"{' and '.join(commands)} cannot be combined: give one of --run, --multirun, --cfg, --info")
+    if args.resolve and args.cfg is None and not args.help:
+        raise UsageError("--resolve works only with --cfg or --help")
 
 
 def hydra_argv(args: argparse.Namespace) -> list[str]:
@@ -73,25 +104,6 @@ def hydra_argv(args: argparse.Namespace) -> list[str]:
         if getattr(args, name) is not None:
             out.append(f"{flag}={os.path.abspath(getattr(args, name))}")
     return out + list(args.overrides)
-
-
-def _search_path(args: argparse.Namespace, primary: Path):
-    """The config search path exactly as Hydra builds it for this command line."""
-    from hydra._internal.utils import create_config_search_path
-    from hydra.core.config_search_path import SearchPathQuery
-
-    path = create_config_search_path(str(primary))
-    if args.config_dir is not None:
-        path.prepend(provider="command-line", path=f"file://{args.config_dir}", anchor=SearchPathQuery(provider="schema"))
-    return path
-
-
-def _hydra(search):
-    """A Hydra instance for composing only: it is not registered globally, so the real run starts afresh."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.hydra import Hydra
-
-    return Hydra(task_name=TASK_NAME, config_loader=ConfigLoaderImpl(config_search_path=search))
 
 
 def _folders(args: argparse.Namespace, default_primary: Path) -> tuple[Path, Path | None]:
@@ -164,120 +176,23 @@ def _is_hydra(override) -> bool:
     return key == "hydra" or key.startswith(("hydra.", "hydra/"))
 
 
-def _reference_hydra(choices: dict, cache: dict) -> dict:
-    """The hydra node Hydra's own packages give for these launcher/sweeper/logging choices (no conf file)."""
+def _search_path(args: argparse.Namespace, primary: Path):
+    """The config search path exactly as Hydra builds it for this command line."""
     from hydra._internal.utils import create_config_search_path
-    from hydra.types import RunMode
+    from hydra.core.config_search_path import SearchPathQuery
 
-    picks = tuple(f"{group}={choices[group]}" for group in hydra_keys.GROUP_OPTIONS if choices.get(group))
-    if picks not in cache:
-        cfg = _hydra(create_config_search_path(None)).compose_config(None, list(picks), run_mode=RunMode.RUN)
-        cache[picks] = OmegaConf.to_container(cfg.hydra, resolve=False)
-    return cache[picks]
-
-
-def _check_hydra_node(cfg, typed: list[str], cache: dict) -> None:
-    """The composed hydra node may differ from Hydra's own only in allow-listed keys."""
-    hydra = OmegaConf.to_container(cfg.hydra, resolve=False)
-    choices = (hydra.get("runtime") or {}).get("choices") or {}
-    for group, allowed in hydra_keys.GROUP_OPTIONS.items():
-        if choices.get(group) not in (None, *allowed):
-            raise ConfigError(f"{group}={choices[group]} is not one of {', '.join(allowed)} (a conf file chose it)")
-    hydra_keys.check_composed(hydra, _reference_hydra(choices, cache), typed)
+    path = create_config_search_path(str(primary))
+    if args.config_dir is not None:
+        path.prepend(provider="command-line", path=f"file://{args.config_dir}", anchor=SearchPathQuery(provider="schema"))
+    return path
 
 
-def _job_overrides(parsed, multirun: bool) -> list[list[str]]:
-    """The overrides of every job: one list for a run, the cartesian product of the comma lists for a sweep."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def _hydra(search):
+    """A Hydra instance for composing only: it is not registered globally, so the real run starts afresh."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.hydra import Hydra
 
-    task = [o for o in parsed if not _is_hydra(o)]
-    if not multirun:
-        return [[o.input_line for o in task]]
-    for override in task:
-        if override.is_sweep_override() and not override.is_discrete_sweep():
-            raise ConfigError(f"{override.input_line}: a sweep lists its values (a,b,c, choice(...) or range(...)); "
-                              "interval(...) needs a sweeper plugin osteosim does not use")
-    return [job for batch in BasicSweeper.split_arguments(task, None) for job in batch]
-
-
-def _config_dirs(cfg) -> list[Path]:
-    """The file folders of the composed config's search path, in Hydra's order."""
-    sources = cfg.hydra.runtime.config_sources
-    return [Path(s.path) for s in sources if s.schema == "file" and s.path]
-
-
-def check_scenario_arm(cfg, job: list[str], dirs: list[Path]) -> None:
-    """`arm=` beside `arms=[...]` (typed, or from a scenario) would be silently ignored; and a scenario that picks
-    its own arm (and tunes it) mislabels the run if the command line swaps the arm underneath it."""
-    keys = {o.split("=", 1)[0].lstrip("+"): o.split("=", 1)[-1] for o in job}
-    typed_arm, scenario = keys.get("arm"), cfg.hydra.runtime.choices.get("scenario")
-    if typed_arm is None:
-        return
-    if list(cfg.arms):
-        source = "typed" if "arms" in keys else f"from scenario={scenario}"
-        raise ConfigError(f"arm={typed_arm} has no effect beside arms=[{','.join(cfg.arms)}] ({source}): "
-                          "list every arm in arms=[...] instead")
-    own = _scenario_arm(scenario, dirs)
-    if own is not None and own != typed_arm:
-        raise ConfigError(f"arm={typed_arm} contradicts scenario={scenario}, which runs arm={own} (and tunes it); "
-                          "drop arm=, or pick another scenario")
-
-
-def _scenario_arm(scenario: str | None, dirs: list[Path]) -> str | None:
-    """The arm a scenario file selects in its defaults list (`override /arm: X`), if any."""
-    for folder in dirs:
-        path = folder / "scenario" / f"{scenario}.yaml"
-        if path.is_file():
-            data = OmegaConf.load(path)
-            for entry in data.get("defaults", []) if hasattr(data, "get") else []:
-                if isinstance(entry, (dict,)) or OmegaConf.is_dict(entry):
-                    for key, value in dict(entry).items():
-                        if str(key).replace("override", "").strip().lstrip("/") == "arm":
-                            return str(value)
-            return None
-    return None
-
-
-def check(argv: list[str], default_primary: Path) -> Plan:
-    """Check the whole command line before Hydra acts on it; the Plan says how to hand it on."""
-    args = parse(argv)
-    if args.experimental_rerun is not None:
-        raise ConfigError("--experimental-rerun is refused: it unpickles a file, which can run any code")
-    check_commands(args)
-    plan = Plan(argv=hydra_argv(args), runs=args.cfg is None and args.info is None)
-    if args.help or args.hydra_help or args.shell_completion:
-        plan.runs = False
-        return plan
-    args.config_path = os.path.abspath(args.config_path) if args.config_path is not None else None
-    args.config_dir = os.path.abspath(args.config_dir) if args.config_dir is not None else None
-    primary, extra = _folders(args, default_primary)
-    check_not_shadowed(primary, extra)
-    parsed = _check_overrides(list(args.overrides), [primary, *([extra] if extra else [])])
-    with warnings.catch_warnings():  # Hydra's deprecation notes would break the one-line contract; the run shows them
-        warnings.simplefilter("ignore")
-        _check_jobs(_hydra(_search_path(args, primary)), args, parsed, plan)
-    return plan
-
-
-def _compose(hydra, config_name: str, overrides: list[str], mode):
-    """Hydra's composition; the few plain ValueErrors its defaults list raises on odd overrides become one line."""
-    try:
-        return hydra.compose_config(config_name, overrides, run_mode=mode)
-    except ValueError as error:
-        if type(error) is not ValueError:
-            raise
-        first = (str(error).strip().splitlines() or ["invalid"])[0]
-        raise ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}") from error
-
-
-def check_commands(args: argparse.Namespace) -> None:
-    """Hydra's own rules for combining its flags, as one line instead of a traceback."""
-    commands = [flag for flag, on in (("--run", args.run), ("--multirun", args.multirun), ("--cfg", args.cfg),
-                                      ("--shell-completion", args.shell_completion), ("--info", args.info)) if on]
-    if len(commands) > 1:
-        raise UsageError(f"{' and '.join(commands)} cannot be combined: give one of --run, --multirun, --cfg, --info")
-    if args.resolve and args.cfg is None and not args.help:
-        raise UsageError("--resolve works only with --cfg or --help")
+    return Hydra(task_name=TASK_NAME, config_loader=ConfigLoaderImpl(config_search_path=search))
 
 
 def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
@@ -301,9 +216,48 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     for job in _job_overrides(parsed, multirun):
         cfg = _compose(hydra, config_name, hydra_overrides + job, RunMode.RUN) if multirun else master
         _check_hydra_node(cfg, typed, cache)
-        with search_path(plan.dirs):
-            check_scenario_arm(cfg, job, conf_dirs())
+        check_scenario_arm(cfg, job, plan.dirs)
+        with search_path(plan.dirs):   # arms=[...] resolve along the same path as the job will
             _validate(cfg, job, multirun)
+
+
+def _compose(hydra, config_name: str, overrides: list[str], mode):
+    """Hydra's composition; the few plain ValueErrors its defaults list raises on odd overrides become one line."""
+    try:
+        return hydra.compose_config(config_name, overrides, run_mode=mode)
+    except ValueError as error:
+        if type(error) is not ValueError:
+            raise
+        first = (str(error).strip().splitlines() or ["invalid"])[0]
+        raise ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}") from error
+
+
+def _check_hydra_node(cfg, typed: list[str], cache: dict) -> None:
+    """The composed hydra node may differ from Hydra's own only in allow-listed keys."""
+    hydra = OmegaConf.to_container(cfg.hydra, resolve=False)
+    choices = (hydra.get("runtime") or {}).get("choices") or {}
+    for group, allowed in hydra_keys.GROUP_OPTIONS.items():
+        if choices.get(group) not in (None, *allowed):
+            raise ConfigError(f"{group}={choices[group]} is not one of {', '.join(allowed)} (a conf file chose it)")
+    hydra_keys.check_composed(hydra, _reference_hydra(choices, cache), typed)
+
+
+def _reference_hydra(choices: dict, cache: dict) -> dict:
+    """The hydra node Hydra's own packages give for these launcher/sweeper/logging choices (no conf file)."""
+    from hydra._internal.utils import create_config_search_path
+    from hydra.types import RunMode
+
+    picks = tuple(f"{group}={choices[group]}" for group in hydra_keys.GROUP_OPTIONS if choices.get(group))
+    if picks not in cache:
+        cfg = _hydra(create_config_search_path(None)).compose_config(None, list(picks), run_mode=RunMode.RUN)
+        cache[picks] = OmegaConf.to_container(cfg.hydra, resolve=False)
+    return cache[picks]
+
+
+def _config_dirs(cfg) -> list[Path]:
+    """The file folders of the composed config's search path, in Hydra's order."""
+    sources = cfg.hydra.runtime.config_sources
+    return [Path(s.path) for s in sources if s.schema == "file" and s.path]
 
 
 def check_output_folder(cfg, key: str) -> None:
@@ -332,6 +286,51 @@ def check_folder_free(cfg) -> None:
     if folder.is_dir() and is_busy(folder):
         raise FolderBusy(f"{folder} is being written by another osteosim run: wait for it to finish, "
                          "or give another hydra.run.dir")
+
+
+def _job_overrides(parsed, multirun: bool) -> list[list[str]]:
+    """The overrides of every job: one list for a run, the cartesian product of the comma lists for a sweep."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    task = [o for o in parsed if not _is_hydra(o)]
+    if not multirun:
+        return [[o.input_line for o in task]]
+    for override in task:
+        if override.is_sweep_override() and not override.is_discrete_sweep():
+            raise ConfigError(f"{override.input_line}: a sweep lists its values (a,b,c, choice(...) or range(...)); "
+                              "interval(...) needs a sweeper plugin osteosim does not use")
+    return [job for batch in BasicSweeper.split_arguments(task, None) for job in batch]
+
+
+def check_scenario_arm(cfg, job: list[str], dirs: list[Path]) -> None:
+    """`arm=` beside `arms=[...]` (typed, or from a scenario) would be silently ignored; and a scenario that picks
+    its own arm (and tunes it) mislabels the run if the command line swaps the arm underneath it."""
+    keys = {o.split("=", 1)[0].lstrip("+"): o.split("=", 1)[-1] for o in job}
+    typed_arm, scenario = keys.get("arm"), cfg.hydra.runtime.choices.get("scenario")
+    if typed_arm is None:
+        return
+    if list(cfg.arms):
+        source = "typed" if "arms" in keys else f"from scenario={scenario}"
+        raise ConfigError(f"arm={typed_arm} has no effect beside arms=[{','.join(cfg.arms)}] ({source}): "
+                          "list every arm in arms=[...] instead")
+    own = _scenario_arm(scenario, dirs)
+    if own is not None and own != typed_arm:
+        raise ConfigError(f"arm={typed_arm} contradicts scenario={scenario}, which runs arm={own} (and tunes it); "
+                          "drop arm=, or pick another scenario")
+
+
+def _scenario_arm(scenario: str | None, dirs: list[Path]) -> str | None:
+    """The arm a scenario file selects in its defaults list (`override /arm: X`), if any; the file is the
+    first one along the search path, as Hydra picks it."""
+    path = next((d / "scenario" / f"{scenario}.yaml" for d in dirs if (d / "scenario" / f"{scenario}.yaml").is_file()),
+                None)
+    data = OmegaConf.load(path) if path is not None else None
+    defaults = data.get("defaults") if OmegaConf.is_dict(data) else None
+    for entry in defaults or []:
+        for key, value in (entry.items() if OmegaConf.is_dict(entry) else []):
+            if str(key).replace("override", "").strip().lstrip("/") == "arm":
+                return str(value)
+    return None
 
 
 def _validate(cfg, job: list[str], multirun: bool) -> None:

@@ -1,9 +1,11 @@
 """The ``osteosim`` command: a Hydra app that validates, simulates and writes a run folder.
 
-Errors in what the user asked for (config values, keys, group options, overrides) are
-reported as one line, ``osteosim: config error: <key>=<value> ...``, with exit status 2 and
-no result files. Hydra's own error reporting is switched off (HYDRA_FULL_ERROR) so that
-its exceptions reach us to be translated.
+The whole command line is checked first (:mod:`osteosim.cli.preflight`), before Hydra creates,
+writes or instantiates anything; only then is it handed to Hydra. Errors in what the user asked
+for (config values, keys, group options, overrides, hydra keys, flags) are reported as one line,
+``osteosim: config error: <key>=<value> ...``, with exit status 2, and no file is created,
+changed or removed. Hydra's own error reporting is switched off (HYDRA_FULL_ERROR) so that its
+exceptions reach us to be translated.
 """
 from __future__ import annotations
 
