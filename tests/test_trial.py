@@ -61,7 +61,7 @@ def test_the_script_writes_its_results(tmp_path):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--arm", "nonexistent"], "arms: nonexistent is not one of"),
+    (["--arm", "nonexistent"], "--arm=nonexistent is not one of"),
     (["--arm", "mifamurtide", "cohort.metastatic_fraction=2"], "cohort.metastatic_fraction=2 is outside [0, 1]"),
     (["--arm", "mifamurtide", "--sizes", "400,200"], "--sizes must be increasing"),
 ])

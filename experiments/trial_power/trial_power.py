@@ -13,6 +13,7 @@ power.md and power.html (Plotly, self-contained) into --out, and prints the tabl
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,14 +26,95 @@ from osteosim.results.atomic import write_text_atomically  # noqa: E402
 from osteosim.analysis.trials import TrialDesign, patients_for_power, power_at  # noqa: E402
 
 
+MAX_SIZE = 1_000_000        # patients in one simulated trial
+MAX_TRIALS = 100_000
+FEW_EVENTS = 10             # fewer events than this on average: hazard ratio and power mean little
+OWN_KEYS = {"cohort": "the trial cohort", "cohort.n_patients": "--sizes", "replications": "--trials",
+            "arms": "--arm and --reference", "arm": "--arm and --reference", "paired": "the design (always paired)",
+            "seed": "--seed", "engine": "the design (engine=cohort)"}
+
+
+class UsageError(Exception):
+    """A bad option of this script; reported as one line with exit status 2."""
+
+
 def sizes(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--sizes must be comma-separated whole numbers, got {text!r}")
-    if not values or min(values) < 2 or values != sorted(set(values)):
-        raise argparse.ArgumentTypeError(f"--sizes must be increasing whole numbers >= 2, got {text!r}")
+    if not values or min(values) < 2 or max(values) > MAX_SIZE or values != sorted(set(values)):
+        raise argparse.ArgumentTypeError(f"--sizes must be increasing whole numbers in [2, {MAX_SIZE}], got {text!r}")
     return values
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise UsageError(f"{message} (usage: trial_power.py --arm ARM [--sizes N,N,...] [--trials N] "
+                         "[--out DIR] [key=value ...]; --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    out = _Parser(description=__doc__.split("\n")[0])
+    out.add_argument("--arm", required=True, help="the experimental arm (conf/arm/)")
+    out.add_argument("--reference", default="baseline", help="the control arm (default: baseline)")
+    out.add_argument("--sizes", type=sizes, default=sizes("200,400,800,1600"),
+                     help="patients randomised per trial, both arms together (default 200,400,800,1600)")
+    out.add_argument("--endpoint", choices=["OS", "EFS"], default="OS")
+    out.add_argument("--trials", type=int, default=200, help="simulated trials per size (default 200)")
+    out.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
+    out.add_argument("--seed", type=int, default=0)
+    out.add_argument("--out", type=Path, default=ROOT / "outputs" / "trial_power")
+    out.add_argument("overrides", nargs="*", help="Hydra overrides of the population and timing")
+    return out
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Options that parse but cannot be run; all checked before anything is simulated."""
+    from osteosim.config import group_options
+
+    if not 2 <= args.trials <= MAX_TRIALS:
+        raise UsageError(f"--trials={args.trials} is outside [2, {MAX_TRIALS}]")
+    if not 0.0 < args.alpha < 1.0:
+        raise UsageError(f"--alpha={args.alpha} is outside (0, 1)")
+    if not 0 <= args.seed <= 2**62:
+        raise UsageError(f"--seed={args.seed} is outside [0, 2**62]")
+    for flag in ("arm", "reference"):
+        if getattr(args, flag) not in group_options("arm"):
+            raise UsageError(f"--{flag}={getattr(args, flag)} is not one of {', '.join(group_options('arm'))}")
+    if args.arm == args.reference:
+        raise UsageError(f"--arm={args.arm} is also the --reference: a trial compares two different arms")
+    for override in args.overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in OWN_KEYS:
+            raise UsageError(f"{override}: {key} is set by {OWN_KEYS[key]}, not by an override")
+    check_out(args.out)
+
+
+def check_out(out: Path) -> None:
+    """--out must be a folder this user can write, or creatable as one; checked now, not after the simulation."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out={out} exists and is not a folder")
+    existing = next((p for p in [out, *out.absolute().parents] if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out={out} cannot be written ({existing} is not a writable folder)")
+
+
+def design_overrides(args: argparse.Namespace) -> list[str]:
+    """The largest configuration power_at will compose, so range and run-size checks apply to it now."""
+    return [*args.overrides, "cohort=trial", f"cohort.n_patients={max(args.sizes)}", f"replications={args.trials}",
+            f"arms=[{args.reference},{args.arm}]", "paired=true", f"seed={args.seed}", "engine=cohort",
+            "output.progress=false"]
+
+
+def few_events_warning(curve: pd.DataFrame) -> str | None:
+    """Sizes too small for their trials to say anything (a hazard ratio from a handful of events)."""
+    few = curve[~(curve.events_mean >= FEW_EVENTS)]
+    if few.empty:
+        return None
+    shown = ", ".join(str(n) for n in few.patients)
+    return (f"trial_power: warning: at {shown} patients the trials have fewer than {FEW_EVENTS} events on "
+            "average: their hazard ratios and power mean little")
 
 
 def markdown(curve: pd.DataFrame, design: TrialDesign, overrides: list[str], needed: float | None) -> str:
@@ -60,58 +142,62 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
     fig.add_scatter(x=curve.patients, y=100 * curve.schoenfeld_power, mode="lines", line=dict(dash="dot"),
                     name="Schoenfeld (events, median HR)")
     fig.add_hline(y=80, line_dash="dash", line_color="#888")
-    fig.update_layout(title=f"Power of {design.arm} vs {design.reference} ({design.endpoint}, log-rank, "
+    from osteosim.dashboards.page import label
+
+    fig.update_layout(title=f"Power of {label(design.arm)} vs {label(design.reference)} ({design.endpoint}, log-rank, "
                             f"alpha {design.alpha}; %)", xaxis_title="Patients randomised (both arms)",
                       yaxis_title="Power (%)", yaxis_range=[0, 100], template="plotly_white")
     return fig.to_html(include_plotlyjs=True, full_html=True)   # self-contained: works offline
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check everything (options, arms, overrides, --out), then simulate, then write; exit status 2 and one
+    line for anything the user must fix, with nothing written."""
     from osteosim.cli.run import explain
     from osteosim.config import compose
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--arm", required=True, help="the experimental arm (conf/arm/)")
-    parser.add_argument("--reference", default="baseline", help="the control arm (default: baseline)")
-    parser.add_argument("--sizes", type=sizes, default=sizes("200,400,800,1600"),
-                        help="patients randomised per trial, both arms together (default 200,400,800,1600)")
-    parser.add_argument("--endpoint", choices=["OS", "EFS"], default="OS")
-    parser.add_argument("--trials", type=int, default=200, help="simulated trials per size (default 200)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "trial_power")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the population and timing")
-    args = parser.parse_args(argv)
-    if args.trials < 2:
-        parser.error(f"--trials must be at least 2, got {args.trials}")
-    if not 0.0 < args.alpha < 1.0:
-        parser.error(f"--alpha must be between 0 and 1, got {args.alpha}")
+    try:
+        args = parser().parse_args(argv)
+        check_options(args)
+    except UsageError as error:
+        print(f"trial_power: error: {error}", file=sys.stderr)
+        return 2
     design = TrialDesign(args.reference, args.arm, args.endpoint, args.alpha, args.trials, args.seed)
-    try:   # a bad arm or override fails here, before anything is simulated or written
-        compose([*args.overrides, "cohort=trial", f"arms=[{args.reference},{args.arm}]"])
-    except Exception as error:
+    try:   # a bad override fails here, before anything is simulated or written
+        compose(design_overrides(args))
+    except Exception as error:  # noqa: BLE001 - translated, re-raised if not a user error
         message = explain(error)
         if message is None:
             raise
-        print(f"error: {message}", file=sys.stderr)
+        print(f"trial_power: config error: {message}", file=sys.stderr)
+        return 2
+    try:   # the last check, and the first write: where the results will go
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"trial_power: error: --out={args.out} cannot be created ({error.strerror or error})", file=sys.stderr)
         return 2
     from tqdm import tqdm
 
+    import numpy as np
+
     rows, trials = [], []
-    for n in tqdm(args.sizes, desc="trial sizes", unit="size"):
-        row, per_trial = power_at(n, design, args.overrides)
-        rows.append(row)
-        trials.append(per_trial)
+    with np.errstate(over="ignore"):   # Cox on a handful of events overflows exp(); few_events_warning says so
+        for n in tqdm(args.sizes, desc="trial sizes", unit="size"):
+            row, per_trial = power_at(n, design, args.overrides)
+            rows.append(row)
+            trials.append(per_trial)
     curve = pd.DataFrame(rows)
     needed = patients_for_power(curve)
-    args.out.mkdir(parents=True, exist_ok=True)
+    warning = few_events_warning(curve)
     write_text_atomically(args.out / "power.csv", curve.to_csv(index=False))
     write_text_atomically(args.out / "trials.csv", pd.concat(trials, ignore_index=True).to_csv(index=False))
-    text = markdown(curve, design, args.overrides, needed)
+    text = markdown(curve, design, args.overrides, needed) + (f"\n{warning.split(': ', 1)[1]}\n" if warning else "")
     write_text_atomically(args.out / "power.md", text)
     write_text_atomically(args.out / "power.html", figure(curve, design))
     print(text)
     print(f"wrote {args.out}/power.csv, trials.csv, power.md, power.html")
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -9,19 +9,24 @@ and draws ``sweep_dashboard.html`` from that table alone.
 The table holds only what the simulation decided (job number, overrides, swept values, KPI
 estimates), never paths, times or versions, and its rows are sorted, so the same sweep gives the
 same file whichever launcher ran it (basic, joblib, SLURM) and however many workers it had.
+
+Whatever is wrong with the folder (not there, not a sweep, a file that cannot be read) is one
+line on stderr naming the folder or file, exit status 2, and nothing written: every file is read
+before the first is written.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from osteosim.results.atomic import write_parquet_atomically, write_text_atomically
 from osteosim.results.integrity import is_complete
-from osteosim.results.atomic import write_parquet_atomically
+from osteosim.results.run_folder import UnreadableResult, read_summary, reading
 
 EXIT_USAGE = 2
 TABLE, DASHBOARD = "sweep.parquet", "sweep_dashboard.html"
@@ -36,22 +41,43 @@ def job_folders(root: Path) -> list[Path]:
     """The job folders of a Hydra multirun folder (each has .hydra/overrides.yaml)."""
     if not root.is_dir():
         raise ReportError(f"{root} is not a folder")
-    jobs = sorted(p.parent.parent for p in root.rglob("overrides.yaml")
-                  if p.parent.name == ".hydra" and p.parent.parent != root)
+    try:
+        jobs = sorted(p.parent.parent for p in root.rglob("overrides.yaml")
+                      if p.parent.name == ".hydra" and p.parent.parent != root)
+    except OSError as error:
+        raise ReportError(f"{root} cannot be searched ({error.strerror or error})") from error
     if not jobs:
         kind = "a single run folder" if (root / ".hydra" / "overrides.yaml").exists() else "not a Hydra multirun folder"
         raise ReportError(f"{root} is {kind}, not a sweep (make one with osteosim -m key=a,b ...)")
     return jobs
 
 
+def _yaml(path: Path):
+    """A YAML file of Hydra's record; an unreadable one is UnreadableResult naming it."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UnreadableResult(f"{path} cannot be read ({first})") from error
+
+
 def _job_number(folder: Path) -> int:
     """hydra.job.num, the sweep's own numbering of the job (the same under every launcher)."""
-    hydra = yaml.safe_load((folder / ".hydra" / "hydra.yaml").read_text(encoding="utf-8"))
-    return int(hydra["hydra"]["job"]["num"])
+    path = folder / ".hydra" / "hydra.yaml"
+    hydra = _yaml(path)
+    with reading(path):
+        number = hydra["hydra"]["job"]["num"]
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValueError(f"hydra.job.num is {number!r}, not a job number")
+        return number
 
 
 def _overrides(folder: Path) -> list[str]:
-    return [str(o) for o in yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")) or []]
+    path = folder / ".hydra" / "overrides.yaml"
+    overrides = _yaml(path) or []
+    if not isinstance(overrides, list):
+        raise UnreadableResult(f"{path} cannot be read (not a list of overrides)")
+    return [str(o) for o in overrides]
 
 
 def kpi_rows(summary: dict) -> list[dict]:
@@ -108,12 +134,16 @@ def collect(root: Path) -> tuple[pd.DataFrame, list[str], list[Path]]:
     columns = {key: (f"{key} (swept)" if key in FIXED_COLUMNS else key) for key in swept}
     rows = []
     for job, folder in sorted(complete.items()):
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        for row in kpi_rows(summary):
-            rows.append({"job": job, "overrides": " ".join(overrides[job]), **row})
-    table = pd.DataFrame(rows, columns=list(FIXED_COLUMNS)).astype(
-        {"job": "int64", "overrides": "string", "arm": "string", "kpi": "string", "estimate": "float64",
-         "ci_low": "float64", "ci_high": "float64", "n": "Int64"})
+        summary = read_summary(folder / "summary.json")
+        with reading(folder / "summary.json"):
+            for row in kpi_rows(summary):
+                rows.append({"job": job, "overrides": " ".join(overrides[job]), **row})
+    try:
+        table = pd.DataFrame(rows, columns=list(FIXED_COLUMNS)).astype(
+            {"job": "int64", "overrides": "string", "arm": "string", "kpi": "string", "estimate": "float64",
+             "ci_low": "float64", "ci_high": "float64", "n": "Int64"})
+    except (ValueError, TypeError) as error:
+        raise ReportError(f"{root}: a job's summary.json holds values that are not numbers ({error})") from error
     table = table.sort_values(["job", "arm", "kpi"], kind="stable").reset_index(drop=True)
     for position, key in enumerate(swept, start=2):
         table.insert(position, columns[key], _typed([swept[key][job] for job in table["job"]]))
@@ -126,13 +156,29 @@ def is_run_folder(folder: Path) -> bool:
 
 
 def report(root: Path) -> tuple[Path, Path, list[Path]]:
-    """Write sweep.parquet and sweep_dashboard.html into `root`; returns their paths and the incomplete jobs."""
-    from osteosim.dashboards.sweep import write_sweep_dashboard
+    """Write sweep.parquet and sweep_dashboard.html into `root`; returns their paths and the incomplete jobs.
+    Both are built before either is written."""
+    from osteosim.dashboards.sweep import build_sweep_dashboard
 
     table, swept, incomplete = collect(root)
+    page = build_sweep_dashboard(table, swept)
+    _check_writable(root)
     write_parquet_atomically(root / TABLE, table)
-    write_sweep_dashboard(root / DASHBOARD, table, swept)
+    write_text_atomically(root / DASHBOARD, page)
     return root / TABLE, root / DASHBOARD, incomplete
+
+
+def _check_writable(folder: Path) -> None:
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ReportError(f"{folder} is not writable: cannot write the report there")
+
+
+def _redraw(folder: Path) -> Path:
+    """A run folder's dashboard redrawn from its tables (osteosim.results.run_folder.rebuild_dashboard)."""
+    from osteosim.results.run_folder import rebuild_dashboard
+
+    _check_writable(folder)
+    return rebuild_dashboard(folder)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -153,15 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR",
                         help="the sweep folder, e.g. multirun/<date>/<time>, or a run folder")
     args = parser.parse_args(argv)
-    if is_run_folder(args.sweep_dir):
-        from osteosim.results.run_folder import rebuild_dashboard
-
-        print(f"run dashboard: {rebuild_dashboard(args.sweep_dir)}")
-        return
     try:
+        if is_run_folder(args.sweep_dir):
+            print(f"run dashboard: {_redraw(args.sweep_dir)}")
+            return
         table, dashboard, incomplete = report(args.sweep_dir)
-    except ReportError as error:
-        _fail(str(error))
+    except (ReportError, UnreadableResult) as error:
+        _fail(" ".join(str(error).split()))
     if incomplete:
         names = ", ".join(str(p.relative_to(args.sweep_dir)) for p in incomplete)
         print(f"osteosim-report: {len(incomplete)} incomplete job(s) left out ({names}): rerun the sweep to finish them",

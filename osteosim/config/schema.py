@@ -3,8 +3,11 @@
 Hydra composes YAML from ``conf/`` on top of these dataclasses (registered in Hydra's
 ConfigStore as ``osteosim_schema``), so a misspelt key or a value of the wrong type fails
 at composition. Ranges are declared next to each field (``metadata["range"]``) and checked
-by :mod:`osteosim.config.validate` before anything is simulated. Defaults here are only
-structural; every clinical number and its source lives in ``conf/``.
+by :mod:`osteosim.config.validate` before anything is simulated. Every range is finite: inf
+and nan are never valid, and the upper bounds are generous but plausible (a value far beyond
+them is a typo or a unit error, and could only give a run that never ends or silently wrong
+numbers). Defaults here are only structural; every clinical number and its source lives in
+``conf/``.
 """
 from __future__ import annotations
 
@@ -15,11 +18,9 @@ from omegaconf import MISSING
 
 from osteosim.model.codes import VISIT_PHASES, VISIT_RESOURCES
 
-INF = float("inf")
 
-
-def bounded(default: Any = MISSING, lo: float = -INF, hi: float = INF, *, open_lo: bool = False) -> Any:
-    """A numeric field with its allowed closed range [lo, hi] (or (lo, hi] if open_lo)."""
+def bounded(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
+    """A numeric field with its allowed closed range [lo, hi] (or (lo, hi] if open_lo); both ends finite."""
     return field(default=default, metadata={"range": (lo, hi, open_lo)})
 
 
@@ -27,19 +28,33 @@ def probability(default: Any = MISSING) -> Any:
     return bounded(default, 0.0, 1.0)
 
 
-def positive(default: Any = MISSING) -> Any:
-    return bounded(default, 0.0, INF, open_lo=True)
+def positive(default: Any = MISSING, *, hi: float) -> Any:
+    """A number above 0, at most `hi`."""
+    return bounded(default, 0.0, hi, open_lo=True)
 
 
-def non_negative(default: Any = MISSING) -> Any:
-    return bounded(default, 0.0, INF)
+def non_negative(default: Any = MISSING, *, hi: float) -> Any:
+    """A number from 0 to `hi`."""
+    return bounded(default, 0.0, hi)
 
 
-def listed(factory=list, **range_kwargs) -> Any:
-    """A list field whose every element must fall in the given range."""
-    lo, hi = range_kwargs.get("lo", -INF), range_kwargs.get("hi", INF)
-    return field(default_factory=factory, metadata={"range": (lo, hi, range_kwargs.get("open_lo", False)),
-                                                    "length": range_kwargs.get("length")})
+def mapping(lo: float, hi: float, *, open_lo: bool = False) -> Any:
+    """A dict field (name -> number) whose every value must fall in [lo, hi] (or (lo, hi])."""
+    return field(default_factory=dict, metadata={"range": (lo, hi, open_lo)})
+
+
+def listed(*, lo: float, hi: float, length: int | None = None) -> Any:
+    """A list field whose every element must fall in [lo, hi]."""
+    return field(default_factory=list, metadata={"range": (lo, hi, False), "length": length})
+
+
+# plausible outer limits shared by several fields
+YEARS = 100.0          # any span of calendar time (accrual, follow-up, a survival median in days is 100 y)
+DAYS = 365.0           # a single delay, stay or session
+LONG_DAYS = 36_500.0   # a median survival or an interval between visits
+LOG10 = 13.0           # tumour burdens and kills in log10 cells (13 is a kilogram of tumour)
+SIGMA = 5.0            # spread of a lognormal on the log scale
+MULTIPLIER = 100.0     # multipliers and hazard ratios
 
 
 def choice(default: Any, *allowed: str) -> Any:
@@ -51,24 +66,24 @@ def choice(default: Any, *allowed: str) -> Any:
 class CohortConfig:
     mode: str = choice("service", "service", "trial")
     unconstrained_capacity: bool = False
-    accrual_years: float = positive()
-    followup_years: float = non_negative()
-    warmup_years: float = non_negative(0.0)
-    catchment_population_millions: float = positive()
-    incidence_per_million_per_year: float = positive()
-    n_patients: int = bounded(0, 0)
-    accrual_per_year: float = positive()
+    accrual_years: float = positive(hi=YEARS)
+    followup_years: float = non_negative(hi=YEARS)
+    warmup_years: float = non_negative(0.0, hi=YEARS)
+    catchment_population_millions: float = positive(hi=10_000.0)      # the world is ~8,100 million
+    incidence_per_million_per_year: float = positive(hi=1_000.0)      # osteosarcoma: ~4
+    n_patients: int = bounded(0, 0, 100_000_000)
+    accrual_per_year: float = bounded(MISSING, 0.1, 1_000_000.0)
     metastatic_fraction: float = probability()
     lung_only_share_of_metastatic: float = probability()
     multisystem_share_of_metastatic: float = probability()
     age_mean: float = bounded(MISSING, 0.0, 100.0)
-    age_sd: float = positive()
+    age_sd: float = positive(hi=50.0)
     age_min: float = bounded(MISSING, 0.0, 100.0)
     age_max: float = bounded(MISSING, 0.0, 100.0)
     male_fraction: float = probability()
-    site_probabilities: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
+    site_probabilities: dict[str, float] = mapping(0.0, 1.0)
     axial_sites: list[str] = field(default_factory=list)
-    lung_nodules_mean: float = bounded(MISSING, 1.0)
+    lung_nodules_mean: float = bounded(MISSING, 1.0, 100.0)
     bilateral_fraction: float = probability()
 
 
@@ -77,37 +92,37 @@ class CohortConfig:
 class DiseaseConfig:
     micro_log10_mean_localized: float = bounded(MISSING, -10.0, 15.0)
     micro_log10_mean_metastatic: float = bounded(MISSING, -10.0, 15.0)
-    micro_log10_sd: float = positive()
-    doubling_days_median: float = positive()
-    doubling_days_sigma: float = non_negative()
-    chemosensitivity_median: float = positive()
-    chemosensitivity_sigma: float = non_negative()
-    micro_kill_multiplier: float = positive()
-    overt_kill_multiplier: float = non_negative()
-    response_noise_sd: float = non_negative()
-    good_response_log10_kill: float = positive()
+    micro_log10_sd: float = positive(hi=10.0)
+    doubling_days_median: float = positive(hi=LONG_DAYS)
+    doubling_days_sigma: float = non_negative(hi=SIGMA)
+    chemosensitivity_median: float = positive(hi=LOG10)
+    chemosensitivity_sigma: float = non_negative(hi=SIGMA)
+    micro_kill_multiplier: float = positive(hi=MULTIPLIER)
+    overt_kill_multiplier: float = non_negative(hi=MULTIPLIER)
+    response_noise_sd: float = non_negative(hi=10.0)
+    good_response_log10_kill: float = positive(hi=LOG10)
     detect_log10: float = bounded(MISSING, 0.0, 13.0)
     symptom_log10: float = bounded(MISSING, 0.0, 13.0)
     overt_log10_at_diagnosis: float = bounded(MISSING, 0.0, 13.0)
-    missed_lesion_log10_below_detection: float = non_negative()
-    xray_detect_log10_above_ct: float = non_negative()
-    progression_log10_margin: float = positive()
+    missed_lesion_log10_below_detection: float = non_negative(hi=LOG10)
+    xray_detect_log10_above_ct: float = non_negative(hi=LOG10)
+    progression_log10_margin: float = positive(hi=LOG10)
     ct_nodule_sensitivity: float = probability()
     pet_bone_sensitivity: float = probability()
-    csr_probability: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
+    csr_probability: dict[str, float] = mapping(0.0, 1.0)
     axial_primary_resectable: float = probability()
     rt_local_control: float = probability()
-    relapse_site_probabilities: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
-    cr2_probability: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 1.0, False)})
+    relapse_site_probabilities: dict[str, float] = mapping(0.0, 1.0)
+    cr2_probability: dict[str, float] = mapping(0.0, 1.0)
     cr2_factor_metastatic_at_diagnosis: float = probability()
     cr2_factor_per_log10_past_detection: float = probability()
     cr2_cure_fraction: float = probability()
-    cr2_median_survival_days: float = positive()
-    no_cr2_median_survival_days: float = positive()
-    no_cr2_median_pfs_days: float = positive()
+    cr2_median_survival_days: float = positive(hi=LONG_DAYS)
+    no_cr2_median_survival_days: float = positive(hi=LONG_DAYS)
+    no_cr2_median_pfs_days: float = positive(hi=LONG_DAYS)
     post_relapse_weibull_shape: float = bounded(MISSING, 0.2, 5.0)
-    late_relapse_years: float = non_negative()
-    late_relapse_mortality_hr: float = positive()
+    late_relapse_years: float = non_negative(hi=YEARS)
+    late_relapse_mortality_hr: float = positive(hi=MULTIPLIER)
     second_malignancy_per_year: float = probability()
     treatment_death_per_course: float = probability()
     perioperative_death: float = probability()
@@ -125,8 +140,8 @@ class CourseConfig:
 
 @dataclass
 class FollowupBand:
-    until_year: float = positive()
-    interval_days: float = positive()
+    until_year: float = positive(hi=YEARS)
+    interval_days: float = positive(hi=LONG_DAYS)
 
 
 @dataclass
@@ -134,40 +149,40 @@ class TreatmentConfig:
     neoadjuvant: list[CourseConfig] = field(default_factory=list)
     surgery_week: int = bounded(MISSING, 1, 200)
     adjuvant: list[CourseConfig] = field(default_factory=list)
-    course_kill_weight: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 10.0, False)})
-    length_of_stay_days: dict[str, float] = field(default_factory=dict, metadata={"range": (0.0, 60.0, True)})
+    course_kill_weight: dict[str, float] = mapping(0.0, 10.0)
+    length_of_stay_days: dict[str, float] = mapping(0.0, 60.0, open_lo=True)
     mtx_delayed_clearance: float = probability()
-    mtx_delayed_clearance_extra_days: float = non_negative()
+    mtx_delayed_clearance_extra_days: float = non_negative(hi=DAYS)
     toxicity_delay: float = probability()
-    toxicity_delay_days: float = non_negative()
+    toxicity_delay_days: float = non_negative(hi=DAYS)
     dose_reduction: float = probability()
     reduced_dose_intensity: float = bounded(MISSING, 0.0, 1.0, open_lo=True)
-    surgery_to_adjuvant_days: float = non_negative()
-    surgery_to_metastasectomy_days: float = non_negative()
+    surgery_to_adjuvant_days: float = non_negative(hi=DAYS)
+    surgery_to_metastasectomy_days: float = non_negative(hi=DAYS)
     limb_salvage: float = probability()
-    surgery_session_days: float = positive()
-    metastasectomy_session_days: float = positive()
+    surgery_session_days: float = positive(hi=60.0)
+    metastasectomy_session_days: float = positive(hi=60.0)
     rt_fractions: int = bounded(MISSING, 1, 60)
     rt_fractions_per_week: int = bounded(MISSING, 1, 7)
-    imaging_days: float = positive()
-    biopsy_days: float = positive()
-    pathology_days_median: float = positive()
-    pathology_days_sigma: float = non_negative()
-    diagnosis_to_chemo_days: float = non_negative()
+    imaging_days: float = positive(hi=60.0)
+    biopsy_days: float = positive(hi=60.0)
+    pathology_days_median: float = positive(hi=DAYS)
+    pathology_days_sigma: float = non_negative(hi=SIGMA)
+    diagnosis_to_chemo_days: float = non_negative(hi=DAYS)
     followup_schedule: list[FollowupBand] = field(default_factory=list)
-    clinic_visit_days: float = positive()
-    relapse_surgery_days: float = non_negative()
+    clinic_visit_days: float = positive(hi=60.0)
+    relapse_surgery_days: float = non_negative(hi=DAYS)
     second_line_courses: int = bounded(MISSING, 0, 20)
-    second_line_interval_days: float = positive()
+    second_line_interval_days: float = positive(hi=DAYS)
 
 
 # ---------------------------------------------------------------- resources
 @dataclass
 class ResourceConfig:
     """A planner-facing resource: capacity by weekday (Mon..Sun) and other users' demand."""
-    roster: list[int] = listed(lo=0, length=7)
-    background_per_week: float = non_negative(0.0)
-    background_service_days: float = positive(1.0)
+    roster: list[int] = listed(lo=0, hi=1_000, length=7)
+    background_per_week: float = non_negative(0.0, hi=2_000.0)     # other patients' uses per week
+    background_service_days: float = positive(1.0, hi=DAYS)
     description: str = ""
 
 
@@ -197,10 +212,10 @@ class ArmVisits:
     """
     phase: str = choice(MISSING, *VISIT_PHASES)
     count: int = bounded(MISSING, 1, 1000)
-    interval_days: float = positive()
-    start_after_days: float = non_negative(1.0)
+    interval_days: float = positive(hi=LONG_DAYS)
+    start_after_days: float = non_negative(1.0, hi=LONG_DAYS)
     resource: str = choice(MISSING, *VISIT_RESOURCES)
-    days: float = positive()
+    days: float = positive(hi=DAYS)
     poor_responders_only: bool = False
 
 
@@ -212,10 +227,10 @@ class ArmConfig:
     source: str = ""
     neoadjuvant_chemotherapy: bool = True
     adjuvant_chemotherapy: bool = True
-    micro_kill_multiplier: float = positive(1.0)
-    immunotherapy_log10_kill: float = non_negative(0.0)
-    post_relapse_mortality_hr: float = positive(1.0)
-    relapse_pfs_hr: float = positive(1.0)
+    micro_kill_multiplier: float = positive(1.0, hi=MULTIPLIER)
+    immunotherapy_log10_kill: float = non_negative(0.0, hi=LOG10)
+    post_relapse_mortality_hr: float = positive(1.0, hi=MULTIPLIER)
+    relapse_pfs_hr: float = positive(1.0, hi=MULTIPLIER)
     surveillance_imaging: str = choice("ct", *SURVEILLANCE_IMAGING)
     visits: list[ArmVisits] = field(default_factory=list)
 

@@ -25,7 +25,7 @@ def _fmt(x: float) -> str:
 
 
 def range_text(rng: tuple) -> str:
-    """A declared (lo, hi, open_lo) range as written in messages: [0, 1] or (0, inf]."""
+    """A declared (lo, hi, open_lo) range as written in messages: [0, 1] or (0, 365]."""
     lo, hi, open_lo = rng
     return f"{'(' if open_lo else '['}{_fmt(lo)}, {_fmt(hi)}]"
 
@@ -97,7 +97,8 @@ def check_consistency(cfg: schema.Config) -> None:
     """Rules that involve more than one field."""
     c, d, t = cfg.cohort, cfg.disease, cfg.treatment
     if c.mode == "trial" and c.n_patients < 1:
-        raise ConfigError(f"cohort.n_patients={c.n_patients} is outside [1, inf] (a trial needs patients)")
+        hi = range_text((1, schema.CohortConfig.__dataclass_fields__["n_patients"].metadata["range"][1], False))
+        raise ConfigError(f"cohort.n_patients={c.n_patients} is outside {hi} (a trial needs patients)")
     if c.age_min >= c.age_max:
         raise ConfigError(f"cohort.age_min={_fmt(c.age_min)} must be below cohort.age_max={_fmt(c.age_max)}")
     if c.lung_only_share_of_metastatic + c.multisystem_share_of_metastatic > 1.0:
@@ -128,9 +129,63 @@ def check_consistency(cfg: schema.Config) -> None:
     if cfg.engine == "cohort" and not c.unconstrained_capacity:
         raise ConfigError("engine=cohort needs unconstrained capacity (cohort=trial, or "
                           "cohort.unconstrained_capacity=true); use engine=des or engine=auto")
+    check_run_size(cfg)
     if not c.unconstrained_capacity:
         for name in schema.RESOURCE_NAMES:
             res = getattr(cfg.resources, name)
             if sum(res.roster) == 0:
                 raise ConfigError(f"resources.{name}.roster={list(res.roster)} has no capacity on any day "
                                   "(a constrained resource needs at least one server on some weekday)")
+
+
+MAX_YEARS = 200.0                 # accrual plus follow-up
+MAX_PATIENTS = {"cohort": 1e9, "des": 1e7}   # patients simulated in one run (all replications and arms)
+MAX_BACKGROUND_USES = 2e7         # other patients' resource uses simulated by the des engine
+WEEKS_PER_YEAR = 365.25 / 7
+
+
+def _accrual_years(c: schema.CohortConfig) -> tuple[float, str]:
+    """How long referrals or enrolment last, and the keys that say so."""
+    if c.mode == "trial":
+        return c.n_patients / c.accrual_per_year, "cohort.n_patients / cohort.accrual_per_year"
+    return c.accrual_years, "cohort.accrual_years"
+
+
+def _expected_patients(c: schema.CohortConfig) -> float:
+    if c.mode == "trial":
+        return float(c.n_patients)
+    return c.incidence_per_million_per_year * c.catchment_population_millions * c.accrual_years
+
+
+def check_run_size(cfg: schema.Config) -> None:
+    """Values each inside its range can still combine into a run with no patient, a warm-up longer than the
+    run, or one that would not end this week: refuse those, naming the keys."""
+    c = cfg.cohort
+    accrual, accrual_keys = _accrual_years(c)
+    years = accrual + c.followup_years
+    if years > MAX_YEARS:
+        raise ConfigError(f"{accrual_keys} ({accrual:.6g} years) + cohort.followup_years={_fmt(c.followup_years)} "
+                          f"= {years:.6g} years is outside [0, {_fmt(MAX_YEARS)}]")
+    if c.warmup_years > 0 and c.warmup_years >= years:
+        raise ConfigError(f"cohort.warmup_years={_fmt(c.warmup_years)} must be below the length of the run "
+                          f"({accrual_keys} + cohort.followup_years = {years:.6g} years): nothing after it would "
+                          "be counted")
+    expected = _expected_patients(c)
+    if expected < 1:
+        raise ConfigError(f"cohort.incidence_per_million_per_year={_fmt(c.incidence_per_million_per_year)} x "
+                          f"cohort.catchment_population_millions={_fmt(c.catchment_population_millions)} x "
+                          f"cohort.accrual_years={_fmt(c.accrual_years)} expects {expected:.3g} referrals; "
+                          "a run needs at least 1")
+    engine = cfg.engine if cfg.engine != "auto" else ("cohort" if c.unconstrained_capacity else "des")
+    runs = cfg.replications * max(len(cfg.arms), 1)
+    if expected * runs > MAX_PATIENTS[engine]:
+        raise ConfigError(f"this run would simulate about {expected * runs:.3g} patients (cohort x replications="
+                          f"{cfg.replications} x {max(len(cfg.arms), 1)} arm(s)); at most {MAX_PATIENTS[engine]:.0e} "
+                          f"with engine {engine}")
+    if engine == "des" and not c.unconstrained_capacity:
+        per_week = sum(getattr(cfg.resources, name).background_per_week for name in schema.RESOURCE_NAMES)
+        uses = per_week * WEEKS_PER_YEAR * years * runs
+        if uses > MAX_BACKGROUND_USES:
+            raise ConfigError(f"resources.*.background_per_week (total {per_week:.6g} a week) over {years:.6g} "
+                              f"years x {runs} run(s) is about {uses:.3g} simulated uses; at most "
+                              f"{MAX_BACKGROUND_USES:.0e}")

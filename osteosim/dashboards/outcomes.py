@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from osteosim.analysis.aggregates import aalen_johansen
-from osteosim.dashboards.page import PALETTE, figure_html, no_data, style, translucent
+from osteosim.dashboards.page import PALETTE, figure_html, label, no_data, style, translucent
 from osteosim.analysis.survival import curve, kaplan_meier_counts
 
 ENDPOINT_NAMES = {"OS": "Overall survival", "EFS": "Event-free survival"}
@@ -41,10 +41,10 @@ def _km_figure(counts: pd.DataFrame, endpoint: str, subgroup: str) -> str:
     arms = sorted(rows["arm"].unique())
     fig, tables = go.Figure(), []
     for colour, ((arm, level), group) in zip(itertools.cycle(PALETTE), rows.groupby(["arm", "level"], sort=True)):
-        label = f"{arm}: {level}" if len(arms) > 1 and level != "all" else (arm if level == "all" else level)
+        name = f"{arm}: {level}" if len(arms) > 1 and level != "all" else (arm if level == "all" else level)
         points = curve(kaplan_meier_counts(group.groupby(["years", "event"])["count"].sum().reset_index()),
                        MAX_CURVE_POINTS)
-        _add_band_curve(fig, points, label, colour)
+        _add_band_curve(fig, points, label(name), colour)
         tables.append(points.assign(arm=arm, level=level))
     by = "arm" if subgroup == "all patients" else subgroup
     style(fig, f"{ENDPOINT_NAMES[endpoint]} ({endpoint}) by {by}<br>Kaplan–Meier with 95% CI band (%; years since diagnosis)",
@@ -53,15 +53,15 @@ def _km_figure(counts: pd.DataFrame, endpoint: str, subgroup: str) -> str:
     return figure_html(fig, f"fig-km-{endpoint.lower()}-{by.replace(' ', '-')}", table)
 
 
-def _add_band_curve(fig: go.Figure, points: pd.DataFrame, label: str, colour: str) -> None:
-    """A step curve and its shaded 95% band."""
+def _add_band_curve(fig: go.Figure, points: pd.DataFrame, name: str, colour: str) -> None:
+    """A step curve and its shaded 95% band; `name` is already escaped (page.label)."""
     years = points["years"].to_numpy()
     estimate, low, high = (100 * points[c].to_numpy() for c in ("estimate", "ci_low", "ci_high"))
-    band = dict(mode="lines", line=dict(width=0, shape="hv"), legendgroup=label, showlegend=False, hoverinfo="skip")
+    band = dict(mode="lines", line=dict(width=0, shape="hv"), legendgroup=name, showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=years, y=high, **band)
     fig.add_scatter(x=years, y=low, fill="tonexty", fillcolor=translucent(colour), **band)
     fig.add_scatter(
-        x=years, y=estimate, name=label, legendgroup=label, mode="lines", line=dict(color=colour, shape="hv"),
+        x=years, y=estimate, name=name, legendgroup=name, mode="lines", line=dict(color=colour, shape="hv"),
         customdata=np.column_stack([low, high, points["at_risk"].to_numpy()]),
         hovertemplate="%{x:.2f} years: %{y:.1f}% (95% CI %{customdata[0]:.1f}–%{customdata[1]:.1f}%)"
         "<br>at risk: %{customdata[2]}<extra>%{fullData.name}</extra>")
@@ -76,8 +76,8 @@ def _incidence_figure(incidence: pd.DataFrame, analysis: str) -> str:
         cif = aalen_johansen(rows[rows["arm"] == arm].groupby(["years", "outcome"])["count"].sum().reset_index())
         for outcome, points in cif.groupby("outcome", sort=True):
             points = _thin(points)
-            label = f"{arm}: {outcome}" if len(arms) > 1 else outcome
-            _add_band_curve(fig, points.rename(columns={"incidence": "estimate"}), label, next(colours))
+            name = f"{arm}: {outcome}" if len(arms) > 1 else outcome
+            _add_band_curve(fig, points.rename(columns={"incidence": "estimate"}), label(name), next(colours))
             tables.append(points.assign(arm=arm))
     what = ("the first event: relapse or progression, second malignancy, death<br>Aalen–Johansen with 95% CI band, "
             "competing (%; years)" if analysis == "relapse"
@@ -106,7 +106,7 @@ def _forest(hazard_ratios: list[dict]) -> str:
         {"hazard_ratio": float, "ci_low": float, "ci_high": float})
     if table.empty:
         return '<p class="no-data">Hazard ratios not estimable yet (too few events in this run).</p>'
-    table = table.assign(label=table["arm"] + " vs " + table["reference"] + ": " + table["endpoint"])[::-1]
+    table = table.assign(label=(table["arm"] + " vs " + table["reference"] + ": " + table["endpoint"]).map(label))[::-1]
     fig = go.Figure(go.Scatter(
         x=table["hazard_ratio"], y=table["label"], mode="markers", marker=dict(size=10, symbol="square"),
         error_x=dict(type="data", symmetric=False, array=table["ci_high"] - table["hazard_ratio"],

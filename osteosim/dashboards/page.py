@@ -1,8 +1,18 @@
 """The shared page template of the run and sweep dashboards: one inline copy of plotly.js, the
-look of every figure, and a CSV link beside each figure so analysts get the numbers drawn."""
+look of every figure, and a CSV link beside each figure so analysts get the numbers drawn.
+
+It is also the one place where text becomes HTML. Scenario and arm names, swept values, a
+validation file's columns: all are user input, and a page that opens in a browser must not run
+what a scenario file or a command line put in them. So every string reaches the page through
+:func:`esc` (text and attribute values) or :func:`label` (text that plotly.js draws), every
+figure's element id is derived by :func:`figure_id` (a safe identifier, never a raw name), and
+each figure's ``<script>`` is checked to be the one plotly wrote, with its JSON escaped.
+"""
 from __future__ import annotations
 
+import hashlib
 import html
+import re
 from urllib.parse import quote
 
 import pandas as pd
@@ -44,32 +54,78 @@ def style(fig: go.Figure, title: str, **layout: object) -> go.Figure:
     return fig
 
 
-def figure_html(fig: go.Figure, div_id: str, table: pd.DataFrame | None = None) -> str:
+SAFE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def esc(text: object) -> str:
+    """Any value as HTML text or a quoted attribute value: the only way text enters a page."""
+    return html.escape(str(text), quote=True)
+
+
+def label(text: object) -> str:
+    """Text that plotly.js draws (trace names, titles, tick labels, hover text). plotly reads a little HTML in
+    them (<br>, <b>, links) and shows entities as characters, so escaped user text is shown exactly as typed."""
+    return esc(text)
+
+
+def figure_id(name: str) -> str:
+    """A safe element id for a figure: `name` itself if it is already a plain identifier, else a slug of it
+    made unique by a short hash (arm names, resources and the like are user text)."""
+    if SAFE_ID.match(name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "figure"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{slug if slug[0].isalpha() else 'fig-' + slug}-{digest}"
+
+
+def figure_html(fig: go.Figure, name: str, table: pd.DataFrame | None = None) -> str:
     """A figure as a div (plotly.js is already in the page head) and, when given, a link that
     downloads the table behind it as CSV (a data: URI, so it works offline)."""
+    div_id = figure_id(name)
     div = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
                       config={"displaylogo": False, "responsive": True})
+    _check_one_script(div, div_id)
     return f'<div class="figure">{div}{csv_link(table, div_id) if table is not None else ""}</div>'
+
+
+def _check_one_script(div: str, div_id: str) -> None:
+    """plotly escapes '<' in the figure JSON it embeds; if that ever changed, a label could close the script
+    and open another. Refuse to write such a page rather than trust it."""
+    lowered = div.lower()
+    if lowered.count("<script") != 1 or lowered.count("</script") != 1 or "<!--" in lowered:
+        raise ValueError(f"figure {div_id}: its script is not the single one plotly writes; not embedding it")
 
 
 def csv_link(table: pd.DataFrame, name: str) -> str:
     href = "data:text/csv;charset=utf-8," + quote(table.to_csv(index=False, float_format="%.6g"))
-    return f'<a class="csv" download="{html.escape(name)}.csv" href="{href}">Download the data (CSV)</a>'
+    return f'<a class="csv" download="{esc(figure_id(name))}.csv" href="{esc(href)}">Download the data (CSV)</a>'
 
 
-def html_table(rows: pd.DataFrame, headers: list[str]) -> str:
-    """Small escaped HTML table; pandas' to_html adds styling we do not want."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+def html_table(rows: pd.DataFrame, headers: list[str], left: tuple[int, ...] = ()) -> str:
+    """Small escaped HTML table; pandas' to_html adds styling we do not want. Columns in `left` are
+    left-aligned (long text)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    align = {i: " style='text-align:left'" for i in left}
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        "<tr>" + "".join(f"<td{align.get(i, '')}>{esc(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
         for row in rows.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def heading(level: int, text: str, anchor: str | None = None) -> str:
+    """A heading; `anchor` (a fixed identifier) makes it a link target."""
+    ident = f' id="{esc(figure_id(anchor))}"' if anchor else ""
+    return f"<h{int(level)}{ident}>{esc(text)}</h{int(level)}>"
+
+
+def paragraph(text: str) -> str:
+    return f"<p>{esc(text)}</p>"
+
+
 def no_data(reason: str) -> str:
     """Placeholder that tells the reader why a figure is missing instead of failing."""
-    return f'<p class="no-data">No data ({html.escape(reason)}).</p>'
+    return f'<p class="no-data">No data ({esc(reason)}).</p>'
 
 
 def translucent(colour: str, alpha: float = 0.2) -> str:
@@ -79,12 +135,13 @@ def translucent(colour: str, alpha: float = 0.2) -> str:
 
 
 def html_page(title: str, body: str) -> str:
-    """A self-contained page: the shared style and the one inline copy of plotly.js (works offline)."""
+    """A self-contained page: the shared style and the one inline copy of plotly.js (works offline).
+    `title` is text; `body` is HTML built with the functions above."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{html.escape(title)}</title>
+<title>{esc(title)}</title>
 <style>{PAGE_CSS}</style>
 <script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
 <script type="text/javascript">{get_plotlyjs()}</script>

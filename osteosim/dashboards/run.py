@@ -8,7 +8,6 @@ offline from ``file://``; every figure has a link to the table behind it as CSV.
 
 from __future__ import annotations
 
-import html
 import pathlib
 
 import numpy as np
@@ -19,7 +18,7 @@ from osteosim.analysis import aggregates as patient_aggregates
 from osteosim.dashboards.outcomes import outcomes_section
 from osteosim.dashboards.service import capacity_section, pathway_section
 from osteosim.results.atomic import write_text_atomically
-from osteosim.dashboards.page import figure_html, html_page, html_table, no_data, style
+from osteosim.dashboards.page import esc, figure_html, heading, html_page, html_table, label, no_data, style
 
 VALIDATION = pathlib.Path(__file__).resolve().parents[2] / "experiments" / "validate" / "results" / "validation.csv"
 SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity", "summary": "Summary table",
@@ -45,11 +44,11 @@ def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resourc
     }
     if validation is not None and not validation.empty:
         bodies["validation"] = _validation_section(validation)
-    sections = "\n".join(f'<section id="{key}"><h2>{SECTIONS[key]}</h2>\n{body}</section>'
+    sections = "\n".join(f'<section id="{esc(key)}">{heading(2, SECTIONS[key])}\n{body}</section>'
                          for key, body in bodies.items())
-    nav = " ".join(f'<a href="#{key}">{SECTIONS[key]}</a>' for key in bodies)
+    nav = " ".join(f'<a href="#{esc(key)}">{esc(SECTIONS[key])}</a>' for key in bodies)
     title = f"osteosim dashboard{f': scenario {scenario}' if scenario else ''}"
-    return html_page("osteosim dashboard", f"<nav>{nav}</nav>\n<h1>{title}</h1>\n{sections}")
+    return html_page(title, f"<nav>{nav}</nav>\n{heading(1, title)}\n{sections}")
 
 
 def write_dashboard(path: pathlib.Path, patients: pd.DataFrame | None, events: pd.DataFrame,
@@ -60,11 +59,20 @@ def write_dashboard(path: pathlib.Path, patients: pd.DataFrame | None, events: p
                           build_dashboard(patients, events, resources, summary, aggregates, validation))
 
 
+VALIDATION_COLUMNS = ("id", "unit", "source", "published", "published_low", "published_high", "model", "model_low",
+                      "model_high", "accept_low", "accept_high", "within")
+
+
 def validation_table(run_folder: pathlib.Path) -> pd.DataFrame | None:
-    """The run folder's validation.csv, else the validation experiment's, else None (not run yet)."""
+    """The run folder's validation.csv, else the validation experiment's, else None (not run yet).
+    A file without the columns the section draws is a ValueError naming them."""
     for path in (pathlib.Path(run_folder) / "validation.csv", VALIDATION):
         if path.exists():
-            return pd.read_csv(path)
+            table = pd.read_csv(path)
+            missing = [c for c in VALIDATION_COLUMNS if c not in table.columns]
+            if missing:
+                raise ValueError(f"{path} lacks the columns {', '.join(missing)}")
+            return table
     return None
 
 
@@ -73,6 +81,8 @@ def validation_table(run_folder: pathlib.Path) -> pd.DataFrame | None:
 
 def _validation_section(validation: pd.DataFrame) -> str:
     """Model against each published target, one panel per unit, with the acceptance range shaded."""
+    validation = validation.assign(**{c: validation[c].map(label) for c in ("id", "unit", "source")
+                                      if c in validation})   # a run folder's validation.csv is user text
     units = list(dict.fromkeys(validation["unit"]))
     widths = [int((validation["unit"] == u).sum()) for u in units]
     fig = make_subplots(cols=len(units), column_widths=widths, subplot_titles=units, horizontal_spacing=0.06)
@@ -89,11 +99,11 @@ def _validation_section(validation: pd.DataFrame) -> str:
                                          arrayminus=rows[column] - rows[f"{column}_low"]),
                             customdata=np.column_stack([rows[f"{column}_low"], rows[f"{column}_high"], rows["source"]]),
                             hovertemplate=f"%{{x}} {name}: %{{y:.3g}} (%{{customdata[0]:.3g}}–%{{customdata[1]:.3g}})"
-                            f"<br>%{{customdata[2]}}<extra>{html.escape(str(unit))}</extra>", row=1, col=col)
+                            f"<br>%{{customdata[2]}}<extra>{unit}</extra>", row=1, col=col)
     style(fig, "Model against published targets<br>estimate and interval; shaded: acceptance range; units per panel",
           barmode="overlay")
     within = f"{int(validation['within'].sum())} of {len(validation)} targets within their acceptance range."
-    return f"<p>{within}</p>\n" + figure_html(fig, "fig-validation", validation)
+    return f"<p>{esc(within)}</p>\n" + figure_html(fig, "fig-validation", validation)
 
 
 # --- summary ----------------------------------------------------------------

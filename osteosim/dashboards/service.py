@@ -6,14 +6,12 @@ are the written tables (their size does not grow with a trial cohort: they are d
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from osteosim.analysis.service import utilisation, wait_times, weekly_use
-from osteosim.dashboards.page import PALETTE, csv_link, figure_html, html_table, no_data, style
+from osteosim.dashboards.page import PALETTE, csv_link, figure_html, html_table, label, no_data, style
 
 MAX_STEP_POINTS = 1500
 BUSIEST_WEEKS = 5
@@ -35,11 +33,11 @@ def _sankey(links: pd.DataFrame, arm: str) -> str:
     nodes = list(dict.fromkeys([*links["source"], *links["target"]]))
     index = {name: i for i, name in enumerate(nodes)}
     fig = go.Figure(go.Sankey(
-        node=dict(label=nodes, pad=14, thickness=14,
+        node=dict(label=[label(n) for n in nodes], pad=14, thickness=14,
                   hovertemplate="%{label}: %{value} patients<extra></extra>"),
         link=dict(source=links["source"].map(index), target=links["target"].map(index), value=links["count"],
                   hovertemplate="%{source.label} → %{target.label}: %{value} patients<extra></extra>")))
-    style(fig, f"Patient flow through the stages of care, arm {arm}<br>patients, all replications; hover for counts")
+    style(fig, f"Patient flow through the stages of care, arm {label(arm)}<br>patients, all replications; hover for counts")
     return figure_html(fig, f"fig-sankey-{arm}", links)
 
 
@@ -51,8 +49,8 @@ def _timing_figure(timing: pd.DataFrame) -> str:
     several = table["arm"].nunique() > 1
     fig = go.Figure()
     for (arm, stage), rows in table.groupby(["arm", "stage"], sort=False):
-        fig.add_scatter(x=rows["week"], y=rows["percent"], mode="lines+markers", name=f"{arm}: {stage}" if several
-                        else stage, customdata=rows["count"],
+        fig.add_scatter(x=rows["week"], y=rows["percent"], mode="lines+markers", name=label(f"{arm}: {stage}" if several
+                        else stage), customdata=rows["count"],
                         hovertemplate="week %{x}: %{y:.1f}% (%{customdata} patients)<extra>%{fullData.name}</extra>")
     style(fig, "Time from diagnosis to each stage<br>% of the patients reaching the stage, by week after diagnosis (%; weeks)",
           xaxis_title="Weeks since diagnosis", yaxis_title="Patients (% of those reaching the stage)")
@@ -70,11 +68,11 @@ def _waits(events: pd.DataFrame, scenario: str | None) -> str:
     fig = go.Figure()
     for arm, per_arm in stats.groupby("arm", observed=True, sort=False):
         for column, stat in [("median", "median"), ("p90", "90th percentile")]:
-            fig.add_bar(x=per_arm["stage"].astype(str), y=per_arm[column], name=f"{arm}: {stat}" if several else stat,
+            fig.add_bar(x=per_arm["stage"].astype(str), y=per_arm[column], name=label(f"{arm}: {stat}" if several else stat),
                         customdata=per_arm[["mean", "n"]].to_numpy(),
                         hovertemplate=f"%{{x}}<br>{stat}: %{{y:.1f}} days"
                         "<br>mean: %{customdata[0]:.1f} days, n = %{customdata[1]}<extra></extra>")
-    where = f", scenario {html.escape(scenario)}" if scenario else ""
+    where = f", scenario {label(scenario)}" if scenario else ""
     style(fig, f"Wait from resource request to start, by stage{where}<br>median and 90th percentile "
           "(days; patients only, background demand excluded)", xaxis_title="Stage", yaxis_title="Wait (days)", barmode="group")
     return figure_html(fig, "fig-waits", stats)
@@ -103,7 +101,7 @@ def _utilisation(resources: pd.DataFrame) -> str:
         return no_data("no capacity-limited resources")
     fig = go.Figure()
     for arm, per_arm in limited.groupby("arm", sort=False):
-        fig.add_bar(x=per_arm["resource"], y=per_arm["utilisation_pct"], name=arm,
+        fig.add_bar(x=per_arm["resource"], y=per_arm["utilisation_pct"], name=label(arm),
                     customdata=per_arm[["mean_in_use", "mean_capacity"]].to_numpy(),
                     hovertemplate="%{x}<br>utilisation: %{y:.1f}%<br>mean in use: %{customdata[0]:.2f}"
                     " of %{customdata[1]:.2f}<extra>%{fullData.name}</extra>")
@@ -123,12 +121,11 @@ def _over_time(trace: pd.DataFrame, resource: str, replication: int) -> str:
             days, values = downsample_steps(rows["day"].to_numpy(), rows[column].to_numpy(dtype=np.float64))
             if not np.isfinite(values).any():
                 continue
-            label = f"{arm}: {name}" if several else name
-            fig.add_scatter(x=days, y=values, name=label, mode="lines", line=dict(shape="hv", width=1,
+            fig.add_scatter(x=days, y=values, name=label(f"{arm}: {name}" if several else name), mode="lines", line=dict(shape="hv", width=1,
                             color=next(colours), dash="dot" if column == "capacity" else None),
-                            hovertemplate=f"day %{{x:.0f}}: %{{y}} {name}<extra>{html.escape(resource)}</extra>")
+                            hovertemplate=f"day %{{x:.0f}}: %{{y}} {name}<extra>{label(resource)}</extra>")
             tables.append(pd.DataFrame({"arm": str(arm), "series": name, "day": days, "value": values}))
-    style(fig, f"{resource}: in use, rostered capacity and queue<br>replication {replication}; count against "
+    style(fig, f"{label(resource)}: in use, rostered capacity and queue<br>replication {replication}; count against "
           f"simulation day; peak per bin, ≤ {MAX_STEP_POINTS} points", xaxis_title="Simulation time (days)",
           yaxis_title="Count", legend=dict(orientation="h", y=-0.2))
     return figure_html(fig, f"fig-over-time-{resource}", pd.concat(tables, ignore_index=True))
@@ -151,7 +148,7 @@ def _bed_days(weekly: pd.DataFrame) -> str:
         return ""
     fig = go.Figure()
     for arm, rows in beds.groupby("arm", sort=True):
-        fig.add_scatter(x=rows["week_start_day"], y=rows["in_use_days"], name=arm, mode="lines",
+        fig.add_scatter(x=rows["week_start_day"], y=rows["in_use_days"], name=label(arm), mode="lines",
                         customdata=rows["offered_days"],
                         hovertemplate="week from day %{x:.0f}: %{y:.1f} bed-days of %{customdata:.0f} rostered"
                         "<extra>%{fullData.name}</extra>")

@@ -7,7 +7,6 @@ parameters, which is how a planner reads "how many theatre sessions for how many
 """
 from __future__ import annotations
 
-import html
 import itertools
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from osteosim.results.atomic import write_text_atomically
-from osteosim.dashboards.page import PALETTE, figure_html, html_page, style, translucent
+from osteosim.dashboards.page import PALETTE, esc, figure_html, heading, html_page, html_table, label, style, translucent
 
 
 _MARGIN = dict(l=60, r=20, t=110, b=50)  # room for the title above the KPI menu
@@ -27,9 +26,14 @@ def _x_order(values: pd.Series) -> list:
     return sorted(unique) if pd.api.types.is_numeric_dtype(values) else unique
 
 
+def _shown(values: pd.Series) -> pd.Series:
+    """Swept values as plotly draws them: numbers as they are, text escaped (it is what the user typed)."""
+    return values if pd.api.types.is_numeric_dtype(values) else values.map(lambda v: v if pd.isna(v) else label(v))
+
+
 def _menu(labels: list[str], visible: list[list[bool]]) -> list[dict]:
-    buttons = [dict(label=label, method="update", args=[{"visible": mask}, {"title.text": label}])
-               for label, mask in zip(labels, visible)]
+    buttons = [dict(label=label(text), method="update", args=[{"visible": mask}, {"title.text": label(text)}])
+               for text, mask in zip(labels, visible)]
     return [dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.03, yanchor="bottom")]
 
 
@@ -42,19 +46,20 @@ def kpi_lines(table: pd.DataFrame, swept: list[str]) -> go.Figure:
         rows = table[table["kpi"] == kpi]
         for colour, (key, group) in zip(itertools.cycle(PALETTE), rows.groupby(series, sort=False, dropna=False)):
             key = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(f"{name}={value}" if name != "arm" else str(value) for name, value in zip(series, key))
+            name = ", ".join(f"{column}={value}" if column != "arm" else str(value) for column, value in zip(series, key))
             group = group.set_index(x_name).reindex(_x_order(rows[x_name])).reset_index()
             if group["ci_low"].notna().any():
-                x = list(group[x_name]) + list(group[x_name])[::-1]
+                x = list(_shown(group[x_name])) + list(_shown(group[x_name]))[::-1]
                 y = list(group["ci_high"]) + list(group["ci_low"])[::-1]
                 fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="toself", fillcolor=translucent(colour), line=dict(width=0),
                                          hoverinfo="skip", showlegend=False, visible=kpi == kpis[0]))
                 owners.append(kpi)
-            fig.add_trace(go.Scatter(x=group[x_name], y=group["estimate"], mode="lines+markers", name=label,
+            fig.add_trace(go.Scatter(x=_shown(group[x_name]), y=group["estimate"], mode="lines+markers", name=label(name),
                                      line=dict(color=colour), visible=kpi == kpis[0]))
             owners.append(kpi)
     fig.update_layout(updatemenus=_menu(kpis, [[owner == kpi for owner in owners] for kpi in kpis]))
-    return style(fig, kpis[0], xaxis_title=x_name, yaxis_title="estimate (95% CI band)").update_layout(margin=_MARGIN)
+    return style(fig, label(kpis[0]), xaxis_title=label(x_name),
+                 yaxis_title="estimate (95% CI band)").update_layout(margin=_MARGIN)
 
 
 def kpi_heatmaps(table: pd.DataFrame, swept: list[str]) -> go.Figure:
@@ -64,11 +69,11 @@ def kpi_heatmaps(table: pd.DataFrame, swept: list[str]) -> go.Figure:
     for (kpi, arm), rows in table.groupby(["kpi", "arm"], sort=False):
         grid = rows.pivot_table(index=y_name, columns=x_name, values="estimate", aggfunc="mean")
         grid = grid.reindex(index=_x_order(rows[y_name]), columns=_x_order(rows[x_name]))
-        fig.add_trace(go.Heatmap(z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
+        fig.add_trace(go.Heatmap(z=grid.to_numpy(), x=[label(c) for c in grid.columns], y=[label(i) for i in grid.index],
                                  colorscale="Viridis", texttemplate="%{z:.3g}", visible=not labels))
         labels.append(f"{kpi} ({arm})")
     fig.update_layout(updatemenus=_menu(labels, [[i == j for j in range(len(labels))] for i in range(len(labels))]))
-    return style(fig, labels[0], xaxis_title=x_name, yaxis_title=y_name).update_layout(margin=_MARGIN)
+    return style(fig, label(labels[0]), xaxis_title=label(x_name), yaxis_title=label(y_name)).update_layout(margin=_MARGIN)
 
 
 def build_sweep_dashboard(table: pd.DataFrame, swept: list[str]) -> str:
@@ -76,15 +81,13 @@ def build_sweep_dashboard(table: pd.DataFrame, swept: list[str]) -> str:
     if len(swept) == 2:
         figures.append(figure_html(kpi_heatmaps(table, swept), "kpi-heatmap", table))
     jobs = table.drop_duplicates("job")[["job", "overrides"]]
-    rows = "".join(f"<tr><td>{job}</td><td style='text-align:left'>{html.escape(str(o))}</td></tr>"
-                   for job, o in jobs.itertuples(index=False))
-    what = ", ".join(html.escape(s) for s in swept) or "nothing (one configuration)"
-    return html_page("osteosim sweep", f"""<h1>osteosim sweep: {len(jobs)} jobs</h1>
-<p>Swept: {what}. Pick a KPI in the menu above each figure. Survival KPIs are Kaplan–Meier estimates
+    what = ", ".join(swept) or "nothing (one configuration)"
+    return html_page("osteosim sweep", f"""{heading(1, f"osteosim sweep: {len(jobs)} jobs")}
+<p>Swept: {esc(what)}. Pick a KPI in the menu above each figure. Survival KPIs are Kaplan–Meier estimates
 with 95% confidence bands; waits are in days; utilisation in % of rostered capacity.</p>
 {''.join(figures)}
-<h2>Jobs</h2>
-<table><thead><tr><th>job</th><th>overrides</th></tr></thead><tbody>{rows}</tbody></table>""")
+{heading(2, "Jobs")}
+{html_table(jobs, ["job", "overrides"], left=(1,))}""")
 
 
 def write_sweep_dashboard(path: Path, table: pd.DataFrame, swept: list[str]) -> None:

@@ -31,10 +31,21 @@ def sha256(path: Path) -> str:
 
 
 def seal(folder: Path, names) -> None:
-    """Record the sums of the result files `names` that exist in `folder`; call only once all are in place."""
+    """Record the sums of the result files `names` that exist in `folder`; call only once all are in place.
+    The caller names the files this run wrote (osteosim.results.run_folder.write_run), never "whatever is
+    there", so an earlier run's file is never sealed into this one."""
     folder = Path(folder)
     files = {name: sha256(folder / name) for name in names if (folder / name).is_file()}
     write_json_atomically(folder / CHECKSUMS, {"algorithm": "sha256", "files": files})
+
+
+def sealed_names(folder: Path) -> list[str]:
+    """The files checksums.json lists (empty if there is none or it is unreadable)."""
+    try:
+        files = json.loads((Path(folder) / CHECKSUMS).read_text(encoding="utf-8"))["files"]
+        return [str(name) for name in files] if isinstance(files, dict) else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def unseal(folder: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import platform
+import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -30,15 +32,34 @@ def versions() -> dict[str, str]:
     return out
 
 
+# git reads its repository, work tree, config and even commands to run (core.fsmonitor) from the
+# environment and from config files: provenance must not be steered by either
+GIT_SAFETY = ("-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false", "--no-optional-locks")
+
+
+def _git_environment() -> dict[str, str]:
+    """A clean environment for git: no GIT_* variables, no user or system git config, a fixed PATH."""
+    return {"PATH": os.defpath, "HOME": os.devnull, "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _git(*args: str, root: Path) -> subprocess.CompletedProcess:
+    git = shutil.which("git", path=os.defpath) or shutil.which("git")
+    if git is None:
+        raise OSError("git not found")
+    return subprocess.run([git, *GIT_SAFETY, *args], cwd=root, env=_git_environment(), capture_output=True,
+                          text=True, timeout=10, stdin=subprocess.DEVNULL)
+
+
 def git_commit() -> str:
-    """The commit of the osteosim checkout, with '-dirty' when it has uncommitted changes."""
+    """The commit of the osteosim checkout, with '-dirty' when it has uncommitted changes ('unknown' outside git)."""
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
+        head = _git("rev-parse", "HEAD", root=root)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = _git("status", "--porcelain", "--untracked-files=no", root=root).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

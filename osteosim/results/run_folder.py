@@ -4,14 +4,21 @@ Tables are streamed chunk by chunk into Parquet files in a hidden staging folder
 results (so ten million patients never sit in memory at once); the summary and the dashboard
 are then computed from those files alone; only when everything is complete are the files
 renamed into place, so an interrupted or failed run never leaves a half-written result.
+
+The files of the contract (FILES) are osteosim's own in a run folder: a run puts in place those
+it wrote and removes the others, left by an earlier run there (say dashboard.html when this run
+has output.dashboard=false), so a folder never mixes two runs' results and checksums.json lists
+exactly what this run wrote. Any other file in the folder is left alone.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +31,32 @@ BATCH_ROWS = 500_000
 SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "cr2",
                    "second_malignancy_day", "death_cause",
                    "efs_days", "efs_event", "os_days", "os_event"]
+
+
+class UnreadableResult(ValueError):
+    """A result file that is there but cannot be read (truncated, corrupt, or not what it should be)."""
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Whatever goes wrong while the block reads `path` (a result file, from disk) is that file's fault:
+    report it as UnreadableResult naming the file, not as a traceback."""
+    try:
+        yield
+    except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if isinstance(error, KeyError):
+            first = f"no key {first}"
+        raise UnreadableResult(f"{path} cannot be read ({first[:200]})") from error
+
+
+def read_summary(path: Path) -> dict:
+    """summary.json as a dict; anything else (truncated, not JSON, not an object) is UnreadableResult."""
+    with reading(path):
+        summary = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(summary, dict):
+        raise UnreadableResult(f"{path} cannot be read (a JSON {type(summary).__name__}, not an object)")
+    return summary
 
 
 class _TableWriter:
@@ -85,7 +118,7 @@ COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
                      warmup_day: float = 0.0) -> dict:
     """summary.json (and dashboard.html) from the written tables alone."""
-    from osteosim.dashboards.run import validation_table, write_dashboard
+    from osteosim.dashboards.run import write_dashboard
     from osteosim.analysis.summary import summarise
 
     survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet")
@@ -99,25 +132,47 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
     write_json_atomically(staging / "summary.json", summary)
     if dashboard:
         write_dashboard(staging / "dashboard.html", None, events, resources, summary, aggregates=patient_tables,
-                        validation=validation_table(staging.parent))
+                        validation=_validation_or_none(staging.parent))
     return summary
 
 
+def _validation_or_none(folder: Path):
+    """The validation table for the dashboard; a broken validation.csv loses its section, not the run."""
+    import sys
+
+    from osteosim.dashboards.run import validation_table
+
+    try:
+        return validation_table(folder)
+    except (OSError, ValueError) as error:
+        print(f"osteosim: warning: validation section left out ({error})", file=sys.stderr)
+        return None
+
+
 def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
-              reference: str | None = None, warmup_day: float = 0.0) -> dict:
-    """Write a whole run into `folder`; returns the summary."""
+              reference: str | None = None, warmup_day: float = 0.0) -> tuple[dict, list[str]]:
+    """Write a whole run into `folder`; returns the summary and the names of the files it wrote."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         write_tables(chunks, staging)
         summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day)
+        written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
-            if (staging / name).exists():
+            if name in written:
                 os.replace(staging / name, folder / name)
-        return summary
+            else:
+                _remove_stale(folder / name)
+        return summary, written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale(path: Path) -> None:
+    """An earlier run's result file that this run does not write: it must not pass for this run's."""
+    if path.is_file() or path.is_symlink():
+        path.unlink()
 
 
 def write_results(results, folder: Path, **kwargs) -> dict:
@@ -131,7 +186,7 @@ def write_results(results, folder: Path, **kwargs) -> dict:
 
     config = results.config
     return write_run([chunk], folder, dashboard=config.output.dashboard, reference=reference_arm(config),
-                     warmup_day=warmup_day(config), **kwargs)
+                     warmup_day=warmup_day(config), **kwargs)[0]
 
 
 def warmup_day(config) -> float:
@@ -144,18 +199,28 @@ def warmup_day(config) -> float:
 def rebuild_dashboard(folder: Path) -> Path:
     """Redraw a run folder's dashboard.html from its tables (`osteosim-report RUN_DIR`), through the
     same batched aggregation as the run, so it works for any number of patients. A complete folder
-    stays complete: the dashboard is derived, so its checksum is recorded anew."""
-    import json
+    stays complete (the dashboard is derived, so its checksum is recorded anew, beside the files the run
+    itself wrote). Every file is read before anything is written: an unreadable one (UnreadableResult)
+    leaves the folder as it was."""
+    from osteosim.dashboards.run import build_dashboard, validation_table
+    from osteosim.results.atomic import write_text_atomically
+    from osteosim.results.integrity import is_complete, sealed_names, seal
 
-    from osteosim.dashboards.run import validation_table, write_dashboard
-    from osteosim.results.integrity import is_complete, seal
-
+    folder = Path(folder)
     complete = is_complete(folder)
-    _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    write_dashboard(folder / "dashboard.html", None, _read(folder / "events.parquet"),
-                    _read(folder / "resources.parquet"), summary, aggregates=patient_tables,
-                    validation=validation_table(folder))
+    summary = read_summary(folder / "summary.json")
+    with reading(folder / "patients.parquet"):
+        _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
+    tables = {}
+    for name in ("events", "resources"):
+        with reading(folder / f"{name}.parquet"):
+            tables[name] = _read(folder / f"{name}.parquet")
+    with reading(folder / "validation.csv"):
+        validation = validation_table(folder)
+    with reading(folder / "summary.json"):   # the tables were read: what is left to fail is the summary's content
+        page = build_dashboard(None, tables["events"], tables["resources"], summary, aggregates=patient_tables,
+                               validation=validation)
+    write_text_atomically(folder / "dashboard.html", page)
     if complete:
-        seal(folder, FILES)
+        seal(folder, sorted({*sealed_names(folder), "dashboard.html"}, key=FILES.index))
     return folder / "dashboard.html"
