@@ -8,8 +8,8 @@ given check with probability about 6e-5. Outcomes of probability 0 or 1 must be 
 The protocol vector T comes from the public path, `pack(compose([...overrides])).scalars`, so a
 changed probability is a configuration override (e.g. ``treatment.toxicity_delay=0.3``) and the
 test does not depend on where a number sits in the vector. Pattern codes are positions in
-`population.MET_PATTERNS`, relapse-site codes positions in `protocol.RELAPSE_SITE_NAMES` /
-`protocol.SITE_CODES`, the same names the patients table uses.
+`codes.MET_PATTERNS`, relapse-site codes positions in `codes.RELAPSE_SITES` /
+`codes.SITES`, the same names the patients table uses.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from osteosim.config import compose
 from osteosim.model import decisions as dec
-from osteosim.model.population import MET_PATTERNS
-from osteosim.model.protocol import RELAPSE_SITE_NAMES, SITE_CODES, pack
+from osteosim.model.codes import MET_PATTERNS, RELAPSE_SITES as RELAPSE_SITE_NAMES, SITES as SITE_CODES
+from osteosim.model.protocol import pack
 
 SEED = 20_261_201
 N = 20_000
