@@ -246,7 +246,6 @@ CASES = [
     O("warmup-longer-than-run", ["cohort.warmup_years=20"], "cohort.warmup_years=20"),
     O("follow-up-150-years", ["cohort.followup_years=150"], "cohort.followup_years=150"),
     O("accrual-150-years", ["cohort.accrual_years=150"], "cohort.accrual_years=150"),
-    O("trial-lasting-centuries", ["cohort=trial", "cohort.n_patients=100000"], "cohort.accrual_per_year"),
     O("too-many-des-patients", ["cohort.catchment_population_millions=9000", "replications=50"], "patients"),
     O("nan-doubling", ["disease.doubling_days_median=nan"], "disease.doubling_days_median=nan"),
     O("minus-inf-sd", ["disease.micro_log10_sd=-inf"], "disease.micro_log10_sd=-inf"),
@@ -403,8 +402,6 @@ CASES = [
     T("tp-override-hydra", ["--arm", "mifamurtide", "hydra.run.dir=x"], "hydra.run.dir"),
     T("tp-out-of-range", ["--arm", "mifamurtide", "cohort.metastatic_fraction=2"], "cohort.metastatic_fraction=2"),
     T("tp-inf-accrual", ["--arm", "mifamurtide", "cohort.accrual_per_year=inf"], "cohort.accrual_per_year=inf"),
-    T("tp-centuries", ["--arm", "mifamurtide", "--sizes", "200", "cohort.accrual_per_year=0.5"],
-      "cohort.accrual_per_year"),
     T("tp-bogus-flag", ["--arm", "mifamurtide", "--bogus"], "--bogus"),
     T("tp-misspelt-key", ["--arm", "mifamurtide", "cohort.metastatic_fractoin=0.2"], "cohort.metastatic_fractoin"),
 ]

@@ -18,7 +18,7 @@ IDS = np.arange(50_000, dtype=np.int64)
     (0.0, 1.0, 3.0, 5.0),         # an interval wholly above the mean (mirrored)
 ])
 def test_truncated_normal_follows_scipys_truncnorm(mean, sd, lo, hi):
-    x = _truncated_normal(7, IDS, rng.MICRO_BURDEN, mean, sd, lo, hi)
+    x = _truncated_normal(7, IDS, rng.PURPOSE.micro_burden, mean, sd, lo, hi)
     assert ((x >= lo) & (x <= hi)).all()
     reference = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
     assert stats.kstest(x, reference.cdf).pvalue > 0.001

@@ -37,7 +37,7 @@ def allocate(patients: pd.DataFrame, design: TrialDesign, replication_seed: int)
     wide = patients.pivot_table(index="patient_id", columns="arm", values=[days_col, event_col], observed=True,
                                 aggfunc="first")
     ids = wide.index.to_numpy(dtype=np.int64)
-    treated = rng.uniform_array(np.int64(replication_seed), ids, rng.RANDOMISATION, 0) < 0.5
+    treated = rng.uniform_array(np.int64(replication_seed), ids, rng.PURPOSE.randomisation, 0) < 0.5
     days = np.where(treated, wide[(days_col, design.arm)], wide[(days_col, design.reference)]).astype(float)
     event = np.where(treated, wide[(event_col, design.arm)], wide[(event_col, design.reference)]).astype(bool)
     keep = ~np.isnan(days)   # patients not diagnosed by the analysis

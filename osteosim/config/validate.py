@@ -138,7 +138,7 @@ def check_consistency(cfg: schema.Config) -> None:
                                   "(a constrained resource needs at least one server on some weekday)")
 
 
-MAX_YEARS = 200.0                 # accrual plus follow-up
+MAX_YEARS = 200.0                 # accrual plus follow-up of a service (a trial cohort's size bounds it)
 MAX_PATIENTS = {"cohort": 1e9, "des": 1e7}   # patients simulated in one run (all replications and arms)
 MAX_BACKGROUND_USES = 2e7         # other patients' resource uses simulated by the des engine
 WEEKS_PER_YEAR = 365.25 / 7
@@ -163,7 +163,7 @@ def check_run_size(cfg: schema.Config) -> None:
     c = cfg.cohort
     accrual, accrual_keys = _accrual_years(c)
     years = accrual + c.followup_years
-    if years > MAX_YEARS:
+    if c.mode != "trial" and years > MAX_YEARS:   # a trial's enrolment time follows from its size: not capped
         raise ConfigError(f"{accrual_keys} ({accrual:.6g} years) + cohort.followup_years={_fmt(c.followup_years)} "
                           f"= {years:.6g} years is outside [0, {_fmt(MAX_YEARS)}]")
     if c.warmup_years > 0 and c.warmup_years >= years:

@@ -14,13 +14,11 @@ from osteosim.model import rng
 from osteosim.model import disease as k
 from osteosim.model.codes import MET
 
-SECOND_LINE_COURSE_BASE = 100   # keyed-draw index of second-line courses
-OPERATION_BASE = 50             # keyed-draw index of operations (perioperative death)
 
 
 @nb.njit(cache=True)
 def pathology_days(seed, pid, T):
-    return rng.lognormal(seed, pid, rng.SERVICE_TIME, 0, T.path_median, T.path_sigma)
+    return rng.lognormal(seed, pid, rng.PURPOSE.service_time, 0, T.path_median, T.path_sigma)
 
 
 @nb.njit(cache=True)
@@ -28,11 +26,11 @@ def staging(seed, pid, true_met, true_nodules, T):
     """(staged pattern, nodules seen on CT, bilateral): CT sees each nodule, PET bone disease, or not."""
     seen = 0
     for i in range(true_nodules):
-        if rng.uniform(seed, pid, rng.STAGING_LUNG, i) < T.ct_sens:
+        if rng.uniform(seed, pid, rng.PURPOSE.staging_lung, i) < T.ct_sens:
             seen += 1
     bone_seen = (true_met == MET.extrapulmonary or true_met == MET.multisystem) and \
-        rng.uniform(seed, pid, rng.STAGING_BONE, 0) < T.pet_sens
-    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.BILATERAL, 0) < T.bilateral
+        rng.uniform(seed, pid, rng.PURPOSE.staging_bone, 0) < T.pet_sens
+    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.PURPOSE.bilateral, 0) < T.bilateral
     if seen > 0 and bone_seen:
         staged = MET.multisystem
     elif seen > 0:
@@ -76,47 +74,54 @@ def restage(state, day, staged, T, params):
 @nb.njit(cache=True)
 def course_plan(seed, pid, index, stay, is_mtx, T):
     """(toxicity delay in days, dose intensity, length of stay) of chemotherapy course `index`."""
-    delay = T.tox_days if rng.bernoulli(seed, pid, rng.TOXICITY_DELAY, index, T.tox_p) else 0.0
-    intensity = T.reduced if rng.bernoulli(seed, pid, rng.DOSE_REDUCTION, index, T.dose_p) else 1.0
-    if is_mtx and rng.bernoulli(seed, pid, rng.MTX_CLEARANCE, index, T.mtx_p):
+    delay = T.tox_days if rng.bernoulli(seed, pid, rng.PURPOSE.toxicity_delay, index, T.tox_p) else 0.0
+    intensity = T.reduced if rng.bernoulli(seed, pid, rng.PURPOSE.dose_reduction, index, T.dose_p) else 1.0
+    if is_mtx and rng.bernoulli(seed, pid, rng.PURPOSE.mtx_clearance, index, T.mtx_p):
         stay = stay + T.mtx_extra
     return delay, intensity, stay
 
 
 @nb.njit(cache=True)
 def dies_of_course(seed, pid, index, T):
-    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, index, T.trm)
+    """Death from first-line chemotherapy course `index`."""
+    return rng.bernoulli(seed, pid, rng.PURPOSE.treatment_death, index, T.trm)
+
+
+@nb.njit(cache=True)
+def dies_of_second_line_course(seed, pid, course, T):
+    """Death during second-line course `course` (a purpose of its own: no first-line course shares its draw)."""
+    return rng.bernoulli(seed, pid, rng.PURPOSE.second_line_death, course, T.trm)
 
 
 @nb.njit(cache=True)
 def dies_of_operation(seed, pid, operation, T):
-    return rng.bernoulli(seed, pid, rng.TREATMENT_DEATH, OPERATION_BASE + operation, T.periop)
+    return rng.bernoulli(seed, pid, rng.PURPOSE.operation_death, operation, T.periop)
 
 
 @nb.njit(cache=True)
 def primary_resectable(seed, pid, axial, T):
-    return (not axial) or rng.bernoulli(seed, pid, rng.RESECTABLE, 0, T.axial_resectable)
+    return (not axial) or rng.bernoulli(seed, pid, rng.PURPOSE.resectable, 0, T.axial_resectable)
 
 
 @nb.njit(cache=True)
 def amputation(seed, pid, T):
-    return not rng.bernoulli(seed, pid, rng.SURGERY_TYPE, 0, T.limb_salvage)
+    return not rng.bernoulli(seed, pid, rng.PURPOSE.surgery_type, 0, T.limb_salvage)
 
 
 @nb.njit(cache=True)
 def metastases_resectable(seed, pid, staged, T):
     p = T.csr_lung if staged == MET.lung else T.csr_extra if staged == MET.extrapulmonary else T.csr_multi
-    return rng.bernoulli(seed, pid, rng.RESECTABLE, 1, p)
+    return rng.bernoulli(seed, pid, rng.PURPOSE.resectable, 1, p)
 
 
 @nb.njit(cache=True)
 def radiotherapy_controls(seed, pid, params):
-    return rng.bernoulli(seed, pid, rng.RT_CONTROL, 0, params.rt_control)
+    return rng.bernoulli(seed, pid, rng.PURPOSE.rt_control, 0, params.rt_control)
 
 
 @nb.njit(cache=True)
 def relapse_site(seed, pid, cdf):
-    return rng.categorical(seed, pid, rng.RELAPSE_SITE, 0, cdf)
+    return rng.categorical(seed, pid, rng.PURPOSE.relapse_site, 0, cdf)
 
 
 @nb.njit(cache=True)
@@ -126,7 +131,7 @@ def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_si
     they were found."""
     p = cr2_by_site[site] * (T.cr2_factor if staged != MET.none else 1.0)
     p *= T.cr2_burden_factor ** log10_past_detection
-    return rng.bernoulli(seed, pid, rng.CR2, 0, p)
+    return rng.bernoulli(seed, pid, rng.PURPOSE.cr2, 0, p)
 
 
 @nb.njit(cache=True)
@@ -163,4 +168,4 @@ def followup_visit_days(start, until_years, intervals):
 @nb.njit(cache=True)
 def good_response(state, seed, pid, params):
     """Histologic response at surgery (< 10% viable tumour)."""
-    return k.good_histologic_response(state, rng.normal(seed, pid, rng.RESPONSE_NOISE, 0), params)
+    return k.good_histologic_response(state, rng.normal(seed, pid, rng.PURPOSE.response_noise, 0), params)

@@ -193,7 +193,7 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
     s = DiseaseState(s.micro - params.immuno_kill, s.overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
     if s.micro >= params.detect:
         return s, day
-    survivors = rng.poisson(seed, patient, rng.CLONOGENS, 0, 10.0 ** s.micro)
+    survivors = rng.poisson(seed, patient, rng.PURPOSE.clonogens, 0, 10.0 ** s.micro)
     if survivors == 0.0:
         return s, np.inf
     return s, day + (params.detect - np.log10(survivors)) / s.growth
@@ -209,7 +209,7 @@ def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params)
     fraction of patients in second remission are cured.
     """
     if cr2:
-        if rng.bernoulli(seed, patient, rng.POST_RELAPSE, 0, params.cr2_cure):
+        if rng.bernoulli(seed, patient, rng.PURPOSE.post_relapse, 0, params.cr2_cure):
             return np.inf
         median = params.cr2_median
     else:
@@ -217,7 +217,7 @@ def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params)
     shape = params.relapse_shape
     hr = params.relapse_hr * (params.late_relapse_hr if days_since_diagnosis >= params.late_relapse_days
                                  else 1.0)
-    e = rng.exponential(seed, patient, rng.POST_RELAPSE, 1, 1.0) / hr
+    e = rng.exponential(seed, patient, rng.PURPOSE.post_relapse, 1, 1.0) / hr
     return median * (e / np.log(2.0)) ** (1.0 / shape)
 
 
@@ -225,7 +225,7 @@ def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params)
 def post_relapse_progression_days(seed, patient, params):
     """Days from the start of second-line therapy to progression, without CR2 (exponential, arm's HR)."""
     mean = params.no_cr2_pfs / np.log(2.0) / params.relapse_pfs_hr
-    return rng.exponential(seed, patient, rng.POST_RELAPSE, 2, mean)
+    return rng.exponential(seed, patient, rng.PURPOSE.post_relapse, 2, mean)
 
 
 @nb.njit(cache=True)
@@ -233,7 +233,7 @@ def other_cause_death_days(age_years, seed, patient, params):
     """Days to death from other causes: Gompertz hazard exp(log_a + b * age) per year."""
     a = np.exp(params.gompertz_log_a)
     b = params.gompertz_b
-    e = rng.exponential(seed, patient, rng.OTHER_DEATH, 0, 1.0)
+    e = rng.exponential(seed, patient, rng.PURPOSE.other_death, 0, 1.0)
     years = np.log1p(b * e / (a * np.exp(b * age_years))) / b
     return years * 365.25
 
@@ -252,7 +252,7 @@ def second_malignancy_days(end_of_treatment, death, horizon, first_id, seed, par
     for i in range(end_of_treatment.shape[0]):
         if np.isnan(end_of_treatment[i]):
             continue
-        day = end_of_treatment[i] + rng.exponential(seed, first_id + i, rng.SECOND_MALIGNANCY, 0, 365.25 / rate)
+        day = end_of_treatment[i] + rng.exponential(seed, first_id + i, rng.PURPOSE.second_malignancy, 0, 365.25 / rate)
         if day < horizon and not day >= death[i]:
             out[i] = day
     return out

@@ -376,7 +376,7 @@ def relapse_care(seed, P, params, row):
         if pc == 8:
             return _then(row, 9, _step(STEP.release, P.ie_stay, RESOURCE.chemo_bed, STAGE.relapse))
         if pc == 9:
-            if dec.dies_of_course(seed, pid, dec.SECOND_LINE_COURSE_BASE + row.nth, P):
+            if dec.dies_of_second_line_course(seed, pid, row.nth, P):
                 return _step(STEP.treatment_death)
             row.nth += 1
             row.pc = 6

@@ -43,12 +43,12 @@ def arrival_days(cfg: CohortConfig, seed: int) -> np.ndarray:
     """Referral days: a Poisson process over the accrual period (service), or n patients at a rate (trial)."""
     if cfg.mode == "trial":
         rate = cfg.accrual_per_year / DAYS_PER_YEAR
-        return np.cumsum(-np.log(rng.stream_uniforms(seed, COHORT_STREAM, rng.ARRIVAL, cfg.n_patients)) / rate)
+        return np.cumsum(-np.log(rng.stream_uniforms(seed, COHORT_STREAM, rng.PURPOSE.arrival, cfg.n_patients)) / rate)
     rate = cfg.incidence_per_million_per_year * cfg.catchment_population_millions / DAYS_PER_YEAR
     end = cfg.accrual_years * DAYS_PER_YEAR
     n = int(rate * end + 10 * np.sqrt(rate * end) + 100)
     while True:
-        days = np.cumsum(-np.log(rng.stream_uniforms(seed, COHORT_STREAM, rng.ARRIVAL, n)) / rate)
+        days = np.cumsum(-np.log(rng.stream_uniforms(seed, COHORT_STREAM, rng.PURPOSE.arrival, n)) / rate)
         if days[-1] > end:
             return days[days <= end]
         n *= 2
@@ -87,16 +87,16 @@ def _categorical(u: np.ndarray, probs) -> np.ndarray:
 
 
 def _met_patterns(cfg: CohortConfig, seed: int, ids: np.ndarray) -> np.ndarray:
-    metastatic = rng.uniform_array(seed, ids, rng.MET_TRUE, 0) < cfg.metastatic_fraction
+    metastatic = rng.uniform_array(seed, ids, rng.PURPOSE.met_true, 0) < cfg.metastatic_fraction
     lung, multi = cfg.lung_only_share_of_metastatic, cfg.multisystem_share_of_metastatic
-    pattern = _categorical(rng.uniform_array(seed, ids, rng.MET_PATTERN, 0), [lung, 1.0 - lung - multi, multi]) + 1
+    pattern = _categorical(rng.uniform_array(seed, ids, rng.PURPOSE.met_pattern, 0), [lung, 1.0 - lung - multi, multi]) + 1
     return np.where(metastatic, pattern, MET.none).astype(np.int8)
 
 
 def _lung_nodules(cfg: CohortConfig, seed: int, ids: np.ndarray, met: np.ndarray) -> np.ndarray:
     """1 + geometric count with the configured mean, for patients with lung disease."""
     p = 1.0 / cfg.lung_nodules_mean
-    u = rng.uniform_array(seed, ids, rng.NODULES, 0)
+    u = rng.uniform_array(seed, ids, rng.PURPOSE.nodules, 0)
     extra = np.floor(np.log(u) / np.log1p(-p)) if p < 1.0 else np.zeros_like(u)
     has_lung = (met == MET.lung) | (met == MET.multisystem)
     return np.where(has_lung, 1 + extra, 0).astype(np.int32)
@@ -113,25 +113,25 @@ def sample_chunk(cfg: CohortConfig, disease: DiseaseConfig, seed: int, arrivals:
     """Patients lo..hi-1 of a replication: the same values as in the whole cohort (keyed by patient id)."""
     ids = np.arange(lo, hi, dtype=np.int64)
     sites = tuple(cfg.site_probabilities)
-    site = _categorical(rng.uniform_array(seed, ids, rng.SITE, 0), list(cfg.site_probabilities.values()))
+    site = _categorical(rng.uniform_array(seed, ids, rng.PURPOSE.site, 0), list(cfg.site_probabilities.values()))
     axial_idx = [sites.index(s) for s in cfg.axial_sites]
     met = _met_patterns(cfg, seed, ids)
     micro_mean = np.where(met == MET.none, disease.micro_log10_mean_localized, disease.micro_log10_mean_metastatic)
-    doubling = disease.doubling_days_median * np.exp(disease.doubling_days_sigma * rng.normal_array(seed, ids, rng.GROWTH, 0))
+    doubling = disease.doubling_days_median * np.exp(disease.doubling_days_sigma * rng.normal_array(seed, ids, rng.PURPOSE.growth, 0))
     return Cohort(
         arrival_day=arrivals[lo:hi],
-        age_years=_truncated_normal(seed, ids, rng.AGE, cfg.age_mean, cfg.age_sd, cfg.age_min, cfg.age_max),
-        male=rng.uniform_array(seed, ids, rng.SEX, 0) < cfg.male_fraction,
+        age_years=_truncated_normal(seed, ids, rng.PURPOSE.age, cfg.age_mean, cfg.age_sd, cfg.age_min, cfg.age_max),
+        male=rng.uniform_array(seed, ids, rng.PURPOSE.sex, 0) < cfg.male_fraction,
         site=site,
         axial=np.isin(site, axial_idx),
         true_met=met,
         true_nodules=_lung_nodules(cfg, seed, ids, met),
         # occult means below imaging: the burden is truncated at the detection threshold
-        micro_log10=_truncated_normal(seed, ids, rng.MICRO_BURDEN, micro_mean, disease.micro_log10_sd,
+        micro_log10=_truncated_normal(seed, ids, rng.PURPOSE.micro_burden, micro_mean, disease.micro_log10_sd,
                                       -np.inf, disease.detect_log10),
         growth=np.log10(2.0) / doubling,
         sensitivity=disease.chemosensitivity_median
-        * np.exp(disease.chemosensitivity_sigma * rng.normal_array(seed, ids, rng.CHEMOSENS, 0)),
+        * np.exp(disease.chemosensitivity_sigma * rng.normal_array(seed, ids, rng.PURPOSE.chemosens, 0)),
         sites=sites,
         horizon_day=horizon,
         first_id=lo,

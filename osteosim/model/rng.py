@@ -12,44 +12,23 @@ The mixer is SplitMix64's finaliser applied to each key component in turn (a str
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba as nb
 import numpy as np
 
-# Purposes: one constant per kind of draw. Never renumber an existing purpose
-# (it would change every result); append new ones at the end.
-ARRIVAL = 1
-AGE = 2
-SEX = 3
-SITE = 4
-MET_TRUE = 5
-MET_PATTERN = 6
-NODULES = 7
-BILATERAL = 8
-MICRO_BURDEN = 9
-GROWTH = 10
-CHEMOSENS = 11
-RESPONSE_NOISE = 12
-STAGING_LUNG = 13
-STAGING_BONE = 14
-SYMPTOM_DELAY = 15
-SERVICE_TIME = 16
-TOXICITY_DELAY = 17
-DOSE_REDUCTION = 18
-MTX_CLEARANCE = 19
-TREATMENT_DEATH = 20
-OTHER_DEATH = 21
-SURGERY_TYPE = 22
-RESECTABLE = 23
-RT_CONTROL = 24
-CLONOGENS = 25
-RELAPSE_SITE = 26
-CR2 = 27
-POST_RELAPSE = 28
-BACKGROUND = 29
-REPLICATION = 30
-ADMISSION_LENGTH = 31
-SECOND_MALIGNANCY = 32
-RANDOMISATION = 33         # allocation of simulated trial patients (osteosim.analysis.trials)
+# Purposes: the name of every kind of draw; its code is its position (from 1). Two purposes can
+# never share a code, and an index counts draws within one purpose only. Never reorder or remove a
+# name (it would change every result); append new ones at the end.
+PURPOSES = ("arrival", "age", "sex", "site", "met_true", "met_pattern", "nodules", "bilateral", "micro_burden",
+            "growth", "chemosens", "response_noise", "staging_lung", "staging_bone", "symptom_delay", "service_time",
+            "toxicity_delay", "dose_reduction", "mtx_clearance", "treatment_death", "other_death", "surgery_type",
+            "resectable", "rt_control", "clonogens", "relapse_site", "cr2", "post_relapse", "background",
+            "replication", "admission_length", "second_malignancy",
+            "randomisation",        # allocation of simulated trial patients (analysis.trials)
+            "operation_death",      # death after an operation (index: which operation)
+            "second_line_death")    # death during a second-line course (index: the course)
+PURPOSE = namedtuple("Purpose", PURPOSES)(*range(1, len(PURPOSES) + 1))
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients
 
@@ -137,7 +116,7 @@ def poisson(seed, stream, purpose, index, lam):
 @nb.njit(cache=True)
 def replication_seed(seed, replication):
     """The seed of one replication: distinct streams, same arm pairing within it."""
-    return np.int64(bits(seed, 0, REPLICATION, replication) >> np.uint64(2))
+    return np.int64(bits(seed, 0, PURPOSE.replication, replication) >> np.uint64(2))
 
 
 @nb.njit(cache=True)

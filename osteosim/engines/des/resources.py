@@ -105,11 +105,11 @@ def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: R
         return
     k = 0
     while True:
-        gap = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k, 1.0 / rate)
+        gap = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k, 1.0 / rate)
         if env.now + gap > until:
             return
         yield env.timeout(gap)
-        hold = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k + 1, cfg.background_service_days)
+        hold = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k + 1, cfg.background_service_days)
         serve_background(env, resource, hold, events)
         k += 1
 
