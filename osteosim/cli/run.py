@@ -100,6 +100,7 @@ def _run_job(cfg, folder: Path) -> None:
     from osteosim.analysis.summary import survival_lines
     from osteosim.config import to_config
     from osteosim.engines.replications import chunks, reference_arm, work_total
+    from osteosim.model import compiled_before
     from osteosim.results.integrity import completed_config_hash, seal, unseal
     from osteosim.results.provenance import config_hash, provenance
     from osteosim.results.run_folder import warmup_day, write_run
@@ -110,6 +111,8 @@ def _run_job(cfg, folder: Path) -> None:
         return
     _one_numba_thread_per_parallel_job(HydraConfig.get().launcher._target_)
     started = time.perf_counter()
+    if config.output.progress and not compiled_before():
+        print("osteosim: compiling the model for this installation (once; about 20 s)", file=sys.stderr, flush=True)
     total, unit = work_total(config)
     unseal(folder)
     with _bar(total, unit, config.output.progress) as bar:

@@ -32,3 +32,9 @@ def _cache_dir() -> str:
 
 
 numba.config.CACHE_DIR = _cache_dir()
+
+
+def compiled_before() -> bool:
+    """Has this installation's compiled model been cached already (so a run starts at once)?"""
+    folder = Path(numba.config.CACHE_DIR)
+    return folder.is_dir() and any(folder.rglob("*.nbi"))
