@@ -153,7 +153,7 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Check everything (options, arms, overrides, --out), then simulate, then write; exit status 2 and one
     line for anything the user must fix, with nothing written."""
-    from osteosim.cli.run import explain
+    from osteosim.cli.errors import explain
     from osteosim.config import compose
 
     try:

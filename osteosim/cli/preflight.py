@@ -153,11 +153,11 @@ def _check_overrides(overrides: list[str], folders: list[Path]):
 
 def _check_boolean(override) -> None:
     """OmegaConf takes any integer for a boolean key (output.dashboard=2 is true): a number there is a slip."""
-    from osteosim.cli.run import _schema_field
+    from osteosim.cli.errors import schema_field
 
     if override.is_delete() or override.is_sweep_override() or override.key_or_group.startswith("hydra"):
         return
-    _, hint = _schema_field(override.key_or_group)
+    _, hint = schema_field(override.key_or_group)
     value = override.value()
     if hint is bool and isinstance(value, (int, float)) and not isinstance(value, bool):
         raise ConfigError(f"{override.input_line} is not true or false")
