@@ -145,12 +145,22 @@ class FollowupBand:
 
 
 @dataclass
+class CourseDoses:
+    """The dose of each drug one full-dose course gives, by course type (AP, A, M, IE)."""
+    doxorubicin_mg_m2: dict[str, float] = mapping(0.0, 300.0)
+    cisplatin_mg_m2: dict[str, float] = mapping(0.0, 300.0)
+    methotrexate_g_m2: dict[str, float] = mapping(0.0, 40.0)
+    ifosfamide_g_m2: dict[str, float] = mapping(0.0, 40.0)
+
+
+@dataclass
 class TreatmentConfig:
     neoadjuvant: list[CourseConfig] = field(default_factory=list)
     surgery_week: int = bounded(MISSING, 1, 200)
     adjuvant: list[CourseConfig] = field(default_factory=list)
     course_kill_weight: dict[str, float] = mapping(0.0, 10.0)
     length_of_stay_days: dict[str, float] = mapping(0.0, 60.0, open_lo=True)
+    course_doses: CourseDoses = field(default_factory=CourseDoses)
     mtx_delayed_clearance: float = probability()
     mtx_delayed_clearance_extra_days: float = non_negative(hi=DAYS)
     toxicity_delay: float = probability()
@@ -174,6 +184,26 @@ class TreatmentConfig:
     relapse_surgery_days: float = non_negative(hi=DAYS)
     second_line_courses: int = bounded(MISSING, 0, 20)
     second_line_interval_days: float = positive(hi=DAYS)
+
+
+# ---------------------------------------------------------------- late effects
+@dataclass
+class LateEffectsConfig:
+    """Late effects of treatment, drawn after the pathway from the cumulative doses (model.late_effects)."""
+    heart_failure_incidence: float = bounded(MISSING, 0.0, 0.99)    # cumulative, at the reference dose ...
+    heart_failure_years: float = positive(hi=YEARS)                  # ... this long after the first doxorubicin
+    heart_failure_reference_mg_m2: float = positive(hi=2_000.0)
+    heart_failure_hr_per_10_mg_m2: float = positive(hi=10.0)
+    hearing_loss_severe: float = probability()                       # severe loss by the end of cisplatin, at ...
+    hearing_loss_reference_mg_m2: float = positive(hi=2_000.0)       # ... this cumulative dose
+    hearing_loss_threshold_mg_m2: float = non_negative(hi=2_000.0)   # none at or below this dose
+    hearing_loss_young_years: float = non_negative(hi=100.0)         # younger than this at diagnosis ...
+    hearing_loss_young_risk_ratio: float = positive(hi=MULTIPLIER)   # ... multiplies the chance
+    kidney_damage: float = probability()                             # moderate/severe nephrotoxicity at ...
+    kidney_reference_g_m2: float = positive(hi=500.0)                # ... this cumulative ifosfamide dose
+    prosthesis_failure: float = bounded(MISSING, 0.0, 0.99)          # endoprosthesis failure (revision) by ...
+    prosthesis_failure_years: float = positive(hi=YEARS)             # ... this long after limb-salvage surgery
+    prosthesis_median_years: float = positive(hi=YEARS)              # median implant survival (Weibull with the above)
 
 
 # ---------------------------------------------------------------- resources
@@ -261,6 +291,7 @@ class Config:
     cohort: CohortConfig = field(default_factory=CohortConfig)
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
     treatment: TreatmentConfig = field(default_factory=TreatmentConfig)
+    late_effects: LateEffectsConfig = field(default_factory=LateEffectsConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)

@@ -121,6 +121,9 @@ def check_consistency(cfg: schema.Config) -> None:
     drugs = {course.drug for course in t.neoadjuvant + t.adjuvant} | {"IE"}
     _check_keys("treatment.course_kill_weight", t.course_kill_weight, drugs)
     _check_keys("treatment.length_of_stay_days", t.length_of_stay_days, drugs)
+    for key in ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2"):
+        _check_keys(f"treatment.course_doses.{key}", getattr(t.course_doses, key), drugs)
+    check_late_effects(cfg.late_effects)
     weeks = [course.week for course in t.neoadjuvant]
     if weeks and max(weeks) >= t.surgery_week:
         raise ConfigError(f"treatment.surgery_week={t.surgery_week} must come after the last neoadjuvant week ({max(weeks)})")
@@ -136,6 +139,32 @@ def check_consistency(cfg: schema.Config) -> None:
             if sum(res.roster) == 0:
                 raise ConfigError(f"resources.{name}.roster={list(res.roster)} has no capacity on any day "
                                   "(a constrained resource needs at least one server on some weekday)")
+
+
+def check_late_effects(e: schema.LateEffectsConfig) -> None:
+    """The dose-response and the prosthesis-survival curve must be ones the model can draw from."""
+    if e.hearing_loss_reference_mg_m2 <= e.hearing_loss_threshold_mg_m2:
+        raise ConfigError(f"late_effects.hearing_loss_reference_mg_m2={_fmt(e.hearing_loss_reference_mg_m2)} must be "
+                          f"above late_effects.hearing_loss_threshold_mg_m2={_fmt(e.hearing_loss_threshold_mg_m2)}")
+    shape = prosthesis_weibull(e)[0]
+    if not 0.2 <= shape <= 10.0:
+        raise ConfigError(f"late_effects.prosthesis_failure={_fmt(e.prosthesis_failure)} by "
+                          f"late_effects.prosthesis_failure_years={_fmt(e.prosthesis_failure_years)} and "
+                          f"late_effects.prosthesis_median_years={_fmt(e.prosthesis_median_years)} give a Weibull "
+                          f"shape of {shape:.3g}, outside [0.2, 10] (failure below 50% needs a median beyond its years)")
+
+
+def prosthesis_weibull(e: schema.LateEffectsConfig) -> tuple[float, float]:
+    """(shape, scale in years) of the Weibull through both published points of implant survival;
+    a shape of nan when they cannot lie on one (e.g. failure below 50% with the median before its years)."""
+    hazard_at = -math.log1p(-e.prosthesis_failure) if e.prosthesis_failure > 0 else 0.0
+    ratio = e.prosthesis_median_years / e.prosthesis_failure_years
+    if hazard_at <= 0.0 or ratio == 1.0:
+        return math.nan, math.nan
+    shape = math.log(math.log(2.0) / hazard_at) / math.log(ratio)
+    if not shape > 0.0:
+        return math.nan, math.nan
+    return shape, e.prosthesis_median_years / math.log(2.0) ** (1.0 / shape)
 
 
 MAX_YEARS = 200.0                 # accrual plus follow-up of a service (a trial cohort's size bounds it)

@@ -126,6 +126,17 @@ def add_second_malignancies(rec, cohort, seed: int, params) -> None:
                                                        cohort.first_id, seed, params)
 
 
+def add_late_effects(rec, cohort, seed: int, config: Config) -> None:
+    """After the pathway (they change nothing in it): late effects from the cumulative doses (model.late_effects)."""
+    from osteosim.model.late_effects import late_effect_days, pack as pack_late_effects
+
+    (rec.heart_failure_day, rec.hearing_loss_day, rec.kidney_damage_day,
+     rec.prosthesis_failure_day) = late_effect_days(
+        rec.doxorubicin_mg_m2, rec.doxorubicin_first_day, rec.cisplatin_mg_m2, rec.cisplatin_last_day,
+        rec.ifosfamide_g_m2, rec.ifosfamide_last_day, rec.surgery_day, cohort.age_years, rec.death_day,
+        cohort.horizon_day, cohort.first_id, seed, pack_late_effects(config))
+
+
 def _des_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
     from osteosim.engines.des.run import Run
 
@@ -134,6 +145,7 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     run.simulate(progress)
     rec = run.record()
     add_second_malignancies(rec, cohort, seed, run.params)
+    add_late_effects(rec, cohort, seed, config)
     arm = config.arm.name
     yield Chunk(patients_frame(cohort, rec, replication, arm),
                 run.events.frame(replication, arm) if writes_events(config) else None,
@@ -155,6 +167,7 @@ def _cohort_replication(config: Config, replication: int, progress: Progress | N
         cohort = cohort_mod.sample_chunk(config.cohort, config.disease, seed, arrivals, horizon, lo, hi)
         rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
         add_second_malignancies(rec, cohort, seed, params)
+        add_late_effects(rec, cohort, seed, config)
         yield Chunk(patients_frame(cohort, rec, replication, config.arm.name),
                     events.frame(replication, config.arm.name) if events is not None else None, None)
         if progress is not None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from osteosim.model import decisions as dec
 from osteosim.model import disease as k
+from osteosim.model import doses
 from osteosim.model.codes import (DEATH, DETAIL, DETAIL_OF_MET, DETAIL_OF_SITE, EVENT, LUNG_RELAPSE_SITES, MET,
                                   PHASE, RESOURCE, SITE, STAGE, coded)
 
@@ -175,6 +176,7 @@ def chemotherapy(seed, neoadjuvant, P, params, row):
             weight = P.neo_weight[c] if neoadjuvant else P.adj_weight[c]
             keep_disease(row, k.chemotherapy_course(disease_of(row), row.clock, weight, row.course_intensity,
                                                     neoadjuvant, params))
+            doses.give_course(row, P, neoadjuvant, c)
             return _then(row, 6, _step(STEP.release, row.course_stay, RESOURCE.chemo_bed, stage))
         if pc == 6:
             row.block_shift = row.clock - row.course_stay - row.protocol_day
@@ -374,6 +376,7 @@ def relapse_care(seed, P, params, row):
         if pc == 7:
             return _then(row, 8, _step(STEP.hold, resource=RESOURCE.chemo_bed, stage=STAGE.relapse))
         if pc == 8:
+            doses.give_second_line(row, P)
             return _then(row, 9, _step(STEP.release, P.ie_stay, RESOURCE.chemo_bed, STAGE.relapse))
         if pc == 9:
             if dec.dies_of_second_line_course(seed, pid, row.nth, P):

@@ -3,7 +3,7 @@
 The compiled pathway (`model.pathway`) reads the same packed numbers whichever engine drives
 it, so a configuration means the same thing to both. `Scalars` names every number the pathway
 and the keyed decisions use; courses are parallel arrays (week, kill weight, length of stay,
-is-methotrexate); an arm's appointments are rows of `visits` (columns `VISIT`).
+is-methotrexate, the dose of each drug it gives); an arm's appointments are rows of `visits` (columns `VISIT`).
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class Scalars(NamedTuple):
     missed_below: float            # lesions imaging missed sit this many log10 below detection
     surveillance_blind: float      # log10 a relapse grows past CT's threshold before follow-up imaging sees it
     cr2_burden_factor: float       # CR2 chance factor per log10 grown past detection before it was found
+    ie_ifosfamide: float           # g/m2 of ifosfamide in one second-line IE course
 
 
 VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
@@ -69,10 +70,18 @@ class Protocol(NamedTuple):
     neo_weight: np.ndarray       # share of a MAP cycle's kill
     neo_stay: np.ndarray         # length of stay, days
     neo_mtx: np.ndarray          # bool: high-dose methotrexate (delayed clearance possible)
+    neo_doxorubicin: np.ndarray  # mg/m2 of doxorubicin a full-dose course gives
+    neo_cisplatin: np.ndarray    # mg/m2
+    neo_methotrexate: np.ndarray # g/m2
+    neo_ifosfamide: np.ndarray   # g/m2
     adj_week: np.ndarray
     adj_weight: np.ndarray
     adj_stay: np.ndarray
     adj_mtx: np.ndarray
+    adj_doxorubicin: np.ndarray
+    adj_cisplatin: np.ndarray
+    adj_methotrexate: np.ndarray
+    adj_ifosfamide: np.ndarray
     followup_until_years: np.ndarray
     followup_interval_days: np.ndarray
     relapse_site_cdf: np.ndarray  # cumulative, in codes.RELAPSE_SITES order
@@ -86,11 +95,18 @@ def pack_visits(arm) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
 
+DRUGS = ("doxorubicin", "cisplatin", "methotrexate", "ifosfamide")    # cumulative doses (model.doses)
+DOSE_KEYS = ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2")   # treatment.course_doses
+COURSE_COLUMNS = ("week", "weight", "stay", "mtx") + DRUGS
+
+
 def _courses(courses, t):
     return (np.array([c.week for c in courses], dtype=np.float64),
             np.array([t.course_kill_weight[c.drug] for c in courses], dtype=np.float64),
             np.array([t.length_of_stay_days[c.drug] for c in courses], dtype=np.float64),
-            np.array([c.drug == "M" for c in courses], dtype=np.bool_))
+            np.array([c.drug == "M" for c in courses], dtype=np.bool_),
+            *(np.array([getattr(t.course_doses, key)[c.drug] for c in courses], dtype=np.float64)
+              for key in DOSE_KEYS))
 
 
 def pack_scalars(cfg: Config) -> Scalars:
@@ -135,6 +151,7 @@ def pack_scalars(cfg: Config) -> Scalars:
         missed_below=d.missed_lesion_log10_below_detection,
         surveillance_blind=d.xray_detect_log10_above_ct if arm.surveillance_imaging == "xray" else 0.0,
         cr2_burden_factor=d.cr2_factor_per_log10_past_detection,
+        ie_ifosfamide=t.course_doses.ifosfamide_g_m2["IE"],
     )
     return Scalars(**{name: float(value) for name, value in named.items()})
 
@@ -155,7 +172,7 @@ MAX_BANDS = 16        # follow-up schedule bands
 PROTOCOL_DTYPE = np.dtype(
     [(name, np.float64) for name in Scalars._fields]
     + [(f"{block}_{column}", np.float64, (MAX_COURSES,)) for block in ("neo", "adj")
-       for column in ("week", "weight", "stay", "mtx")]
+       for column in COURSE_COLUMNS]
     + [("n_neo", np.int64), ("n_adj", np.int64), ("n_bands", np.int64),
        ("followup_until_years", np.float64, (MAX_BANDS,)), ("followup_interval_days", np.float64, (MAX_BANDS,)),
        ("relapse_site_cdf", np.float64, (len(RELAPSE_SITES),)), ("cr2_by_site", np.float64, (len(SITES),))])
@@ -178,7 +195,7 @@ def protocol_record(protocol: Protocol) -> np.ndarray:
             raise ValueError(f"treatment.{'neoadjuvant' if block == 'neo' else 'adjuvant'}: at most {MAX_COURSES} "
                              f"courses, got {n}")
         r[f"n_{block}"] = n
-        for column in ("week", "weight", "stay", "mtx"):
+        for column in COURSE_COLUMNS:
             r[f"{block}_{column}"][:n] = getattr(protocol, f"{block}_{column}")
     n = len(protocol.followup_until_years)
     if n > MAX_BANDS:

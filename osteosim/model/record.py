@@ -9,6 +9,8 @@ import numpy as np
 
 from osteosim.model.disease import DiseaseState
 
+DOSE_COLUMNS = ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2")
+LATE_EFFECT_COLUMNS = ("heart_failure_day", "hearing_loss_day", "kidney_damage_day", "prosthesis_failure_day")
 DAY_COLUMNS = ("diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day", "adjuvant_start_day",
                "rt_start_day", "end_of_treatment_day", "relapse_day", "death_day")
 OUTPUT_FIELDS = (
@@ -20,7 +22,9 @@ OUTPUT_FIELDS = (
        ("good_response", np.float64),  # 1/0, NaN when not assessed
        ("csr", np.float64),            # 1: complete surgical remission
        ("relapse_site", np.float64),   # code in codes.SITES, -1 = none
-       ("cr2", np.float64)])           # 1/0, NaN without relapse
+       ("cr2", np.float64)]            # 1/0, NaN without relapse
+    + [(name, np.float64) for name in DOSE_COLUMNS])   # cumulative doses of the courses given (model.doses)
+EXPOSURE_DAYS = ("doxorubicin_first_day", "cisplatin_last_day", "ifosfamide_last_day")   # NaN: never given
 PATIENT_FIELDS = [("pid", np.int64), ("arrival", np.float64), ("age", np.float64), ("axial", np.int64),
                   ("true_met", np.int64), ("true_nodules", np.int64)]     # who the patient is (model.population)
 WORKING_FIELDS = (                    # the pathway's place and working memory between its steps
@@ -31,14 +35,15 @@ WORKING_FIELDS = (                    # the pathway's place and working memory b
        ("needs_rt", np.int64), ("resected", np.int64), ("cleared", np.int64), ("found", np.int64),
        ("theatre", np.int64), ("anchor", np.float64), ("block_shift", np.float64), ("protocol_day", np.float64),
        ("course_delay", np.float64), ("course_intensity", np.float64), ("course_stay", np.float64),
-       ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64)])
+       ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64)]
+    + [(name, np.float64) for name in EXPOSURE_DAYS])      # when the late effects' exposures began or ended
 PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
 
 
 def new_rows(cohort) -> np.ndarray:
     """The rows of a cohort's patients before anything happened to them (disease at referral)."""
     rows = np.zeros(len(cohort), dtype=PATIENT_DTYPE)
-    for name in DAY_COLUMNS + ("good_response", "cr2"):
+    for name in DAY_COLUMNS + EXPOSURE_DAYS + ("good_response", "cr2"):
         rows[name] = np.nan
     rows["relapse_site"] = -1.0
     rows["relapse_seen"] = np.inf
@@ -55,6 +60,8 @@ class PatientRecord:
     """Milestone days, findings and outcomes as columns (index = patient id within the chunk)."""
 
     DAY_COLUMNS = DAY_COLUMNS
+    DOSE_COLUMNS = DOSE_COLUMNS
+    LATE_EFFECT_COLUMNS = LATE_EFFECT_COLUMNS
 
     def __init__(self, rows: np.ndarray):
         for name in DAY_COLUMNS:
@@ -68,3 +75,7 @@ class PatientRecord:
         self.relapse_site = rows["relapse_site"].astype(np.int8)
         self.cr2 = rows["cr2"].copy()
         self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
+        for name in DOSE_COLUMNS + EXPOSURE_DAYS:
+            setattr(self, name, rows[name].copy())
+        for name in LATE_EFFECT_COLUMNS:      # set after the pathway (model.late_effects)
+            setattr(self, name, np.full(rows.shape[0], np.nan))

@@ -15,7 +15,7 @@ PATIENT_COLUMNS = (
     "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "good_response", "csr", "relapse_day",
     "relapse_site", "cr2", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
-)
+) + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS
 RELAPSE_SITES = ("",) + SITES
 
 
@@ -58,7 +58,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "second_malignancy_day": rec.second_malignancy_day,
         "death_cause": pd.Categorical.from_codes(rec.death_cause, list(DEATH_CAUSES)),
     }
-    for name in PatientRecord.DAY_COLUMNS:
+    for name in PatientRecord.DAY_COLUMNS + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS:
         cols[name] = getattr(rec, name)
     cols.update(survival_columns(rec, cohort.horizon_day))
     return pd.DataFrame(cols, columns=list(PATIENT_COLUMNS))
