@@ -8,6 +8,7 @@ from osteosim import simulate
 from osteosim.config import compose, group_options
 from osteosim.results.tables import PATIENT_COLUMNS
 from test_engine_equivalence import assert_same_table
+from test_late_effects import check_late_effects
 
 TERMINAL_CAUSES = {"osteosarcoma", "treatment", "other"}
 MILESTONES = ["arrival_day", "diagnosis_day", "chemo_start_day", "surgery_day", "adjuvant_start_day",
@@ -65,6 +66,8 @@ def check_invariants(results) -> None:
     assert (p.efs_event[diagnosed] == first[diagnosed].notna()).all()
     ended = diagnosed & first.notna()
     np.testing.assert_allclose(p.efs_days[ended], (first - p.diagnosis_day)[ended], atol=1e-9)
+    # cumulative doses and late effects: none before its exposure, none after death or follow-up
+    check_late_effects(p)
     # days never go backwards along a patient's events
     patients_ev = ev[ev.patient_id >= 0]
     steps = patients_ev.groupby(["replication", "arm", "patient_id"], observed=True).day.diff().dropna()
