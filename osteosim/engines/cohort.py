@@ -22,6 +22,9 @@ from osteosim.model.record import PatientRecord, new_rows
 
 MAX_EVENTS = 256              # per patient and pathway (it logs fewer than 200), plus 3 per arm visit
 EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
+# Without an event log this engine has nothing to do for a hold (granted at once), a log or the
+# start of arm visits (only logged): the pathway takes those steps without returning here.
+QUIET_WITHOUT_EVENTS = (1 << STEP.hold) | (1 << STEP.log) | (1 << STEP.visits)
 
 
 @nb.njit(cache=True, inline="always")
@@ -43,8 +46,9 @@ def _life(seed, horizon, P, visits, params, row, ev):
     death_day = np.inf
     died_of_treatment = False
     adjuvant = maintenance = relapse = np.nan     # when each phase's arm visits start
+    quiet = 0 if ev[0] else QUIET_WITHOUT_EVENTS
     while True:
-        kind, x, resource, stage, event, detail = next_step(seed, horizon, P, params, row)
+        kind, x, resource, stage, event, detail = next_step(seed, horizon, P, params, row, quiet)
         if kind == STEP.wait or kind == STEP.release:
             t = t + x
             if t >= limit:

@@ -62,12 +62,14 @@ def _then(row, pc, step):
     return step
 
 
-@nb.njit(cache=True)
-def next_step(seed, horizon, P, params, row):
+@nb.njit(cache=True, inline="always")
+def next_step(seed, horizon, P, params, row, quiet=0):
     """The patient's next step (see `Step`); the driver answers it and asks again until `end`.
 
     P is the protocol record (`model.protocol.protocol_record`), params the `DiseaseParams`,
-    row the patient's row (`model.record.PATIENT_DTYPE`).
+    row the patient's row (`model.record.PATIENT_DTYPE`). `quiet` is a bit mask of the step
+    kinds (1 << STEP.kind) the driver has nothing to do for (the cohort engine without an
+    event log: hold, log, visits); they are taken here without a round trip to the driver.
     """
     while True:
         at = row.stage
@@ -88,6 +90,8 @@ def next_step(seed, horizon, P, params, row):
         if step[0] == STEP.treatment_death:
             row.stage = AT.over
         if step[0] != STEP.done:
+            if (quiet >> step[0]) & 1:
+                continue
             return step
         row.stage = _following(at, row)
         row.pc = 0
