@@ -119,16 +119,20 @@ def serve_background(env: simpy.Environment, resource: RosteredResource, days: f
     its own: background demand is most of a service's SimPy work, and a process per visit costs
     an extra event and a generator per use."""
     request = resource.request()
-    events.add(BACKGROUND_PATIENT, env.now, EVENT.request, STAGE.background, resource.code)
+    logged = events.enabled      # background rows are in events.parquet only when output.background_events
+    if logged:
+        events.add(BACKGROUND_PATIENT, env.now, EVENT.request, STAGE.background, resource.code)
     resource.record()
 
     def finish(_event) -> None:
         resource.release(request)
-        events.add(BACKGROUND_PATIENT, env.now, EVENT.end, STAGE.background, resource.code)
+        if logged:
+            events.add(BACKGROUND_PATIENT, env.now, EVENT.end, STAGE.background, resource.code)
         resource.record()
 
     def start(_event) -> None:
-        events.add(BACKGROUND_PATIENT, env.now, EVENT.start, STAGE.background, resource.code)
+        if logged:
+            events.add(BACKGROUND_PATIENT, env.now, EVENT.start, STAGE.background, resource.code)
         resource.record()
         env.timeout(days).callbacks.append(finish)
 

@@ -27,7 +27,8 @@ def des_next_step(seed, horizon, P, params, rows, i):
 class Run:
     """Everything the patients' processes share during one replication × arm."""
 
-    def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True):
+    def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True,
+                 background_events: bool = False):
         self.cfg = cfg
         self.cohort = cohort
         self.seed = seed
@@ -40,6 +41,8 @@ class Run:
         self.rows = new_rows(cohort)        # what the pathway records, one row per patient
         self.clock = self.rows["clock"]    # the day a resumed pathway reads (model.pathway)
         self.events = EventLog(events)
+        # other patients' uses, in the same log (time order) when output.background_events asks for them
+        self.background_events = self.events if background_events else EventLog(False)
         self.resource_log = ResourceLog(resources)
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
@@ -53,7 +56,7 @@ class Run:
             res = RosteredResource(self.env, name, None if unconstrained else list(spec.roster), self.resource_log)
             if not unconstrained and spec.background_per_week > 0:
                 self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
-                                                   self.seed, self.events, self.horizon))
+                                                   self.seed, self.background_events, self.horizon))
             built[res.code] = res
         return built
 
