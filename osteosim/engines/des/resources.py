@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+import numba as nb
 import numpy as np
 import simpy
 
@@ -104,14 +105,30 @@ def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: R
     if not rate > 0.0 or not np.isfinite(1.0 / rate):
         return
     k = 0
-    while True:
-        gap = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k, 1.0 / rate)
-        if env.now + gap > until:
-            return
-        yield env.timeout(gap)
-        hold = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k + 1, cfg.background_service_days)
-        serve_background(env, resource, hold, events)
-        k += 1
+    while True:      # the keyed draws of BACKGROUND_BLOCK arrivals at a time: one compiled call, not two per arrival
+        gaps, holds = background_draws(seed, stream, k, BACKGROUND_BLOCK, 1.0 / rate,
+                                       float(cfg.background_service_days))
+        for gap, hold in zip(gaps.tolist(), holds.tolist()):
+            if env.now + gap > until:
+                return
+            yield env.timeout(gap)
+            serve_background(env, resource, hold, events)
+        k += BACKGROUND_BLOCK
+
+
+BACKGROUND_BLOCK = 512
+
+
+@nb.njit(cache=True)
+def background_draws(seed, stream, first, n, gap_mean, hold_mean):
+    """Gaps and holding times of background arrivals first .. first+n-1: keyed draws 2k and 2k+1, as
+    drawn one by one (so the same numbers however many are drawn at a time)."""
+    gaps, holds = np.empty(n), np.empty(n)
+    for j in range(n):
+        k = first + j
+        gaps[j] = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k, gap_mean)
+        holds[j] = rng.exponential(seed, stream, rng.BACKGROUND, 2 * k + 1, hold_mean)
+    return gaps, holds
 
 
 def serve_background(env: simpy.Environment, resource: RosteredResource, days: float, events: EventLog) -> None:
