@@ -63,13 +63,17 @@ def _then(row, pc, step):
 
 
 @nb.njit(cache=True, inline="always")
-def next_step(seed, horizon, P, params, row, quiet=0):
+def next_step(seed, horizon, P, params, row, quiet=0, until=np.inf):
     """The patient's next step (see `Step`); the driver answers it and asks again until `end`.
 
     P is the protocol record (`model.protocol.protocol_record`), params the `DiseaseParams`,
-    row the patient's row (`model.record.PATIENT_DTYPE`). `quiet` is a bit mask of the step
-    kinds (1 << STEP.kind) the driver has nothing to do for (the cohort engine without an
-    event log: hold, log, visits); they are taken here without a round trip to the driver.
+    row the patient's row (`model.record.PATIENT_DTYPE`).
+
+    A driver that answers some steps trivially can let them be taken here, without a round trip
+    (the cohort engine does, see `engines.cohort`): `quiet` is a bit mask of step kinds
+    (1 << STEP.kind) to take here. A quiet hold is granted at once (row.clock stays); a quiet
+    wait or release lets its days pass (row.clock += days) if that ends before `until`, else it
+    is returned; a quiet log or visits step is dropped. The SimPy driver takes none (quiet=0).
     """
     while True:
         at = row.stage
@@ -89,10 +93,16 @@ def next_step(seed, horizon, P, params, row, quiet=0):
             return _step(STEP.end)
         if step[0] == STEP.treatment_death:
             row.stage = AT.over
-        if step[0] != STEP.done:
-            if (quiet >> step[0]) & 1:
-                continue
-            return step
+        kind = step[0]
+        if kind != STEP.done:
+            if not (quiet >> kind) & 1:
+                return step
+            if kind == STEP.wait or kind == STEP.release:
+                clock = row.clock + step[1]
+                if clock >= until:
+                    return step
+                row.clock = clock
+            continue
         row.stage = _following(at, row)
         row.pc = 0
 
