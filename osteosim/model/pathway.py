@@ -147,7 +147,7 @@ def diagnosis(seed, P, params, row):
     return _step(STEP.done)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")   # the hottest stages: inlined into next_step (measured)
 def chemotherapy(seed, neoadjuvant, P, params, row):
     """One block of MAP courses, course by course (row.nth); bed waits and toxicity push the rest of
     the block back, and the block's delay is kept (the neoadjuvant block's pushes surgery back)."""
@@ -302,7 +302,7 @@ def end_of_treatment(seed, P, params, row):
     return _step(STEP.done)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")   # the hottest stages: inlined into next_step (measured)
 def survivorship(seed, horizon, P, params, row):
     """Clinic visits with chest imaging on the schedule (decisions.followup_visit_days); a relapse is
     found at a visit once the arm's imaging sees it, or earlier by symptoms."""
