@@ -30,6 +30,9 @@ from osteosim.config import compose  # noqa: E402
 from osteosim.engines.replications import chunks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+# a million patients at the trial default's 380 a year would take 2,600 years (the run-size check refuses
+# over 200): the benchmarks enrol them faster, which changes arrival days only
+ACCRUAL = "cohort.accrual_per_year=100000"
 TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7}
 
 
@@ -85,7 +88,7 @@ def des_default() -> dict:
 
 def cohort_million() -> dict:
     """The cohort engine on a 1-million-patient trial cohort: 1 thread (per core) and 2 threads."""
-    config = compose(["cohort=trial", "cohort.n_patients=1000000", "output.progress=false"])
+    config = compose(["cohort=trial", "cohort.n_patients=1000000", ACCRUAL, "output.progress=false"])
     consume(compose(["cohort=trial", "cohort.n_patients=1000", "output.progress=false"]))
     rates = {}
     for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
@@ -111,11 +114,66 @@ def _cohort_pathways(n: int):
     from osteosim.model.parameters import disease_vector
     from osteosim.model.protocol import pack
 
-    config = compose(["cohort=trial", f"cohort.n_patients={n}"])
+    config = compose(["cohort=trial", f"cohort.n_patients={n}", ACCRUAL])
     seed = int(rng.replication_seed(config.seed, 0))
     cohort = cohort_mod.sample(config.cohort, config.disease, seed)
     protocol, params = pack(config), disease_vector(config.disease, config.arm)
     return lambda: simulate_cohort(cohort, protocol, params, seed)[0]
+
+
+PATHWAYS_WORKER = """
+import sys, time
+import numba
+from osteosim.config import compose
+from osteosim.engines.cohort import simulate_cohort
+from osteosim.model import population, rng
+from osteosim.model.parameters import disease_vector
+from osteosim.model.protocol import pack
+n, repeats = int(sys.argv[1]), int(sys.argv[2])
+config = compose(["cohort=trial", f"cohort.n_patients={n}", "cohort.accrual_per_year=100000"])
+seed = int(rng.replication_seed(config.seed, 0))
+cohort = population.sample(config.cohort, config.disease, seed)
+protocol, params = pack(config), disease_vector(config.disease, config.arm)
+numba.set_num_threads(1)
+simulate_cohort(cohort, protocol, params, seed)
+times = []
+for _ in range(repeats):
+    started = time.perf_counter()
+    simulate_cohort(cohort, protocol, params, seed)
+    times.append(time.perf_counter() - started)
+print(min(times))
+"""
+PATHWAY_BASELINES = {"511e6bc": "the hand-written Numba loop (before the one pathway description)",
+                     "fa5c893": "the one pathway description as first merged"}
+
+
+def cohort_pathways_vs_commits(n: int = 300_000, rounds: int = 3) -> dict:
+    """The cohort engine's pathways alone (simulate_cohort, events off, 1 thread) against earlier commits'
+    code, each in its own process (same cohort, same seed), alternating so the machine's drift hits all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"HEAD": ROOT}
+        for commit in PATHWAY_BASELINES:
+            tree = Path(tmp) / commit
+            tree.mkdir()
+            archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+            trees[commit] = tree
+        best = {name: float("inf") for name in trees}
+        for _ in range(rounds):
+            for name, tree in trees.items():
+                env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": str(Path(tmp) / f"cache-{name}")}
+                if name == "HEAD":
+                    env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
+                done = subprocess.run([sys.executable, "-c", PATHWAYS_WORKER, str(n), "5"], env=env, cwd=tmp,
+                                      capture_output=True, text=True, check=True)
+                best[name] = min(best[name], float(done.stdout.split()[-1]))
+    result = {"patients": n, "seconds": best, "baselines": PATHWAY_BASELINES}
+    for commit, what in PATHWAY_BASELINES.items():
+        ratio = best["HEAD"] / best[commit]
+        result[f"HEAD_over_{commit}"] = ratio
+        print(f"cohort pathways, {n:,} trial patients, 1 thread: HEAD {best['HEAD']:.3f} s vs {commit} ({what}) "
+              f"{best[commit]:.3f} s = {ratio:.2f}x the time")
+    return record("cohort_pathways_vs_commits", result)
 
 
 def cohort_vs_python() -> dict:
@@ -181,10 +239,70 @@ def des_background() -> dict:
                                      "speedup": ratio, "same_tables": same})
 
 
+def _des_run(config):
+    """One replication of the des engine as `engines.replications` runs it: (seconds in SimPy, SimPy events)."""
+    from osteosim.engines.des.run import Run
+    from osteosim.engines.replications import writes_events, writes_resources
+    from osteosim.model import population as cohort_mod
+    from osteosim.model import rng
+
+    seed = int(rng.replication_seed(config.seed, 0))
+    cohort = cohort_mod.sample(config.cohort, config.disease, seed)
+    run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config),
+              background_events=config.output.background_events)
+    started = time.perf_counter()
+    run.simulate(None)
+    seconds = time.perf_counter() - started
+    return seconds, next(run.env._eid)     # SimPy numbers every event it schedules
+
+
+def _bare_simpy(n_events: int, n_processes: int = 500) -> float:
+    """Seconds for bare SimPy to process n_events timeouts from n_processes processes (a heap of the
+    same order as a service run's) doing nothing else."""
+    import simpy
+
+    env = simpy.Environment()
+    per = n_events // n_processes
+
+    def process(k):
+        delay = 0.5 + (k % 97) / 97.0
+        for _ in range(per):
+            yield env.timeout(delay)
+
+    for k in range(n_processes):
+        env.process(process(k))
+    started = time.perf_counter()
+    env.run()
+    return time.perf_counter() - started
+
+
+def des_per_event() -> dict:
+    """The des engine's time per SimPy event (default service scenario, one replication) against bare
+    SimPy processing the same number of events, measured alternately in the same run."""
+    variants = {"default (background not logged)": ["output.progress=false"],
+                "background logged": ["output.progress=false", "output.background_events=true"]}
+    out = {}
+    for label, overrides in variants.items():
+        config = compose(overrides)
+        _des_run(config)  # warm-up: compiles the kernels
+        des, bare = [], []
+        for _ in range(3):
+            seconds, n_events = _des_run(config)
+            des.append(seconds)
+            bare.append(_bare_simpy(n_events))
+        per_event, per_bare = min(des) / n_events, min(bare) / n_events
+        ratio = per_event / per_bare
+        print(f"des per SimPy event, {label}: {n_events:,} events, {1e6 * per_event:.2f} us/event vs bare SimPy "
+              f"{1e6 * per_bare:.2f} us/event = {ratio:.1f}x; target 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}")
+        out[label] = {"simpy_events": n_events, "des_seconds": min(des), "bare_simpy_seconds": min(bare),
+                      "us_per_event": 1e6 * per_event, "bare_us_per_event": 1e6 * per_bare, "ratio": ratio}
+    return record("des_per_event", {"variants": out, "target_ratio": 1.5})
+
+
 def _run_cli(n: int, folder: Path) -> tuple[float, float]:
     """(wall seconds, peak GiB) of `osteosim cohort=trial cohort.n_patients=n` in a fresh process."""
     command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", "cohort=trial",
-               f"cohort.n_patients={n}", "output.progress=false", f"hydra.run.dir={folder}"]
+               f"cohort.n_patients={n}", ACCRUAL, "output.progress=false", f"hydra.run.dir={folder}"]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, kib = done.stderr.strip().splitlines()[-1].split()
     return float(seconds), int(kib) / 2**20
@@ -235,7 +353,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
     suite = {"des_default": des_default, "cohort_million": cohort_million, "cohort_vs_python": cohort_vs_python,
-             "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background, "scaling": lambda: scaling(args.quick),
+             "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background,
+             "des_per_event": des_per_event, "cohort_pathways_vs_commits": cohort_pathways_vs_commits,
+             "scaling": lambda: scaling(args.quick),
              "workers": workers}
     print(f"machine: {describe()}")
     for name, bench in suite.items():

@@ -72,6 +72,20 @@ def test_same_seed_byte_identical_patients_parquet_different_seed_different(tmp_
     assert first != other
 
 
+def test_background_demand_is_logged_only_when_asked_and_changes_nothing_else():
+    """output.background_events=false (the default) leaves other patients' uses (patient_id -1) out of
+    events.parquet; our patients' events, the patients and the resources tables are the same either way."""
+    base = ["output.progress=false", "cohort.accrual_years=1", "cohort.followup_years=1", "seed=5"]
+    default = simulate(compose(base), summary=False)
+    logged = simulate(compose([*base, "output.background_events=true"]), summary=False)
+    background = logged.events["patient_id"] < 0
+    assert background.sum() > 1000 and (default.events["patient_id"] >= 0).all()
+    assert set(logged.events.loc[background, "stage"].astype(str)) == {"background"}
+    pd.testing.assert_frame_equal(default.events, logged.events[~background].reset_index(drop=True))
+    pd.testing.assert_frame_equal(default.patients, logged.patients)
+    pd.testing.assert_frame_equal(default.resources, logged.resources)
+
+
 def test_a_failed_write_leaves_no_result_files(tmp_path, monkeypatch):
     import osteosim.dashboards.run as dashboard
 

@@ -37,13 +37,16 @@ def uses_per_year(events: pd.DataFrame) -> pd.DataFrame:
     """Our patients' uses of each resource per year (background demand left out), for every
     replication x arm: the throughput planners count (e.g. follow-up chest scans, theatre lists).
 
-    The year count is the span of the (already warm-up-trimmed) event log of that replication.
+    The year count is the span of our patients' events in the (already warm-up-trimmed) event log of
+    that replication, so it is the same whether background demand is logged or not
+    (output.background_events).
     """
     columns = [*RUN_KEYS, "resource", "uses_per_year"]
     if events.empty:
         return pd.DataFrame(columns=columns)
-    span_years = events.groupby(RUN_KEYS, observed=True)["day"].agg(lambda d: (d.max() - d.min()) / DAYS_PER_YEAR)
-    starts = events[(events["patient_id"] >= 0) & (events["event"] == "start") & events["resource"].notna()]
+    ours = events[events["patient_id"] >= 0]
+    span_years = ours.groupby(RUN_KEYS, observed=True)["day"].agg(lambda d: (d.max() - d.min()) / DAYS_PER_YEAR)
+    starts = ours[(ours["event"] == "start") & ours["resource"].notna()]
     counts = starts.groupby([*RUN_KEYS, "resource"], observed=True).size().rename("uses").reset_index()
     counts = counts.join(span_years.rename("years"), on=RUN_KEYS)
     counts = counts[counts["years"] > 0]

@@ -22,6 +22,13 @@ from osteosim.model.record import PatientRecord, new_rows
 
 MAX_EVENTS = 256              # per patient and pathway (it logs fewer than 200), plus 3 per arm visit
 EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
+# Without an event log this engine's answer to a hold (granted at once), a wait or a release (the
+# days pass, unless that reaches the patient's death or the horizon), a log or the start of arm
+# visits (only logged) is trivial: the pathway takes those steps without returning here
+# (model.pathway.next_step's quiet steps), and this loop sees the deaths, the end and the step that
+# would pass the limit.
+QUIET_WITHOUT_EVENTS = ((1 << STEP.hold) | (1 << STEP.log) | (1 << STEP.visits) | (1 << STEP.wait)
+                        | (1 << STEP.release))
 
 
 @nb.njit(cache=True, inline="always")
@@ -37,14 +44,16 @@ def _log(ev, day, event, stage, resource=0, detail=0):
 
 @nb.njit(cache=True)
 def _life(seed, horizon, P, visits, params, row, ev):
-    """Drive one patient's pathway to the end of care, their death or the horizon."""
-    t = 0.0
+    """Drive one patient's pathway to the end of care, their death or the horizon (row.clock: today)."""
     limit = horizon
     death_day = np.inf
     died_of_treatment = False
     adjuvant = maintenance = relapse = np.nan     # when each phase's arm visits start
+    quiet = 0 if ev[0] else QUIET_WITHOUT_EVENTS
+    t = row.clock
     while True:
-        kind, x, resource, stage, event, detail = next_step(seed, horizon, P, params, row)
+        kind, x, resource, stage, event, detail = next_step(seed, horizon, P, params, row, quiet, limit)
+        t = row.clock
         if kind == STEP.wait or kind == STEP.release:
             t = t + x
             if t >= limit:

@@ -141,7 +141,8 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     from osteosim.engines.des.run import Run
 
     cohort = cohort_mod.sample(config.cohort, config.disease, seed)
-    run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config))
+    run = Run(config, cohort, seed, events=writes_events(config), resources=writes_resources(config),
+              background_events=config.output.background_events)
     run.simulate(progress)
     rec = run.record()
     add_second_malignancies(rec, cohort, seed, run.params)

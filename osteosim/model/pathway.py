@@ -63,12 +63,18 @@ def _then(row, pc, step):
     return step
 
 
-@nb.njit(cache=True)
-def next_step(seed, horizon, P, params, row):
+@nb.njit(cache=True, inline="always")
+def next_step(seed, horizon, P, params, row, quiet=0, until=np.inf):
     """The patient's next step (see `Step`); the driver answers it and asks again until `end`.
 
     P is the protocol record (`model.protocol.protocol_record`), params the `DiseaseParams`,
     row the patient's row (`model.record.PATIENT_DTYPE`).
+
+    A driver that answers some steps trivially can let them be taken here, without a round trip
+    (the cohort engine does, see `engines.cohort`): `quiet` is a bit mask of step kinds
+    (1 << STEP.kind) to take here. A quiet hold is granted at once (row.clock stays); a quiet
+    wait or release lets its days pass (row.clock += days) if that ends before `until`, else it
+    is returned; a quiet log or visits step is dropped. The SimPy driver takes none (quiet=0).
     """
     while True:
         at = row.stage
@@ -88,8 +94,16 @@ def next_step(seed, horizon, P, params, row):
             return _step(STEP.end)
         if step[0] == STEP.treatment_death:
             row.stage = AT.over
-        if step[0] != STEP.done:
-            return step
+        kind = step[0]
+        if kind != STEP.done:
+            if not (quiet >> kind) & 1:
+                return step
+            if kind == STEP.wait or kind == STEP.release:
+                clock = row.clock + step[1]
+                if clock >= until:
+                    return step
+                row.clock = clock
+            continue
         row.stage = _following(at, row)
         row.pc = 0
 
@@ -134,7 +148,7 @@ def diagnosis(seed, P, params, row):
     return _step(STEP.done)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")   # the hottest stages: inlined into next_step (measured)
 def chemotherapy(seed, neoadjuvant, P, params, row):
     """One block of MAP courses, course by course (row.nth); bed waits and toxicity push the rest of
     the block back, and the block's delay is kept (the neoadjuvant block's pushes surgery back)."""
@@ -290,7 +304,7 @@ def end_of_treatment(seed, P, params, row):
     return _step(STEP.done)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")   # the hottest stages: inlined into next_step (measured)
 def survivorship(seed, horizon, P, params, row):
     """Clinic visits with chest imaging on the schedule (decisions.followup_visit_days); a relapse is
     found at a visit once the arm's imaging sees it, or earlier by symptoms."""

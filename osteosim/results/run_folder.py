@@ -78,13 +78,16 @@ class _TableWriter:
             self.writer.close()
 
 
-def write_tables(chunks: Iterable, staging: Path) -> None:
-    """Stream every chunk's patients, events and resources into the staging folder."""
+def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None) -> None:
+    """Stream every chunk's patients, events and resources into the staging folder; `totals`, if
+    given, counts each chunk's patients as it passes (the summary then needs no second read)."""
     writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources")}
     try:
         for chunk in chunks:
             for name, writer in writers.items():
                 writer.write(getattr(chunk, name))
+            if totals is not None and chunk.patients is not None:
+                totals.add(chunk.patients)
     finally:
         for writer in writers.values():
             writer.close()
@@ -94,34 +97,59 @@ def _read(path: Path, columns=None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns) if path.exists() else pd.DataFrame()
 
 
-def patient_aggregates(path: Path) -> tuple[pd.DataFrame, list[dict], dict[str, pd.DataFrame]]:
-    """Survival counts, tallies and the dashboard's aggregates (osteosim.analysis.aggregates) of a patients
+class PatientTotals:
+    """What the summary (survival counts, tallies) and, if asked, the dashboard (osteosim.analysis.aggregates)
+    need from the patients, added up batch by batch: the running totals stay small whatever the run's size.
+    The dashboard's aggregates are computed only when a dashboard is asked for."""
+
+    def __init__(self, dashboard: bool = True):
+        from osteosim.analysis import aggregates
+        from osteosim.analysis.survival import merge_counts
+
+        self.dashboard = dashboard
+        self.counts, self.tallies = merge_counts([]), []
+        self.aggregates = aggregates.merge([]) if dashboard else None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        from osteosim.analysis import aggregates
+        from osteosim.analysis.summary import tally
+        from osteosim.analysis.survival import merge_counts, survival_counts
+
+        if frame.empty:
+            return
+        self.counts = merge_counts([self.counts, survival_counts(frame)])
+        if self.dashboard:
+            self.aggregates = aggregates.merge([self.aggregates, aggregates.batch(frame)])
+        self.tallies.append(tally(frame))
+
+
+def patient_aggregates(path: Path, dashboard: bool = True) -> tuple[pd.DataFrame, list[dict], dict[str, pd.DataFrame]]:
+    """Survival counts, tallies and (unless dashboard=False: None) the dashboard's aggregates of a patients
     file, read in batches so any size fits in memory."""
     from osteosim.analysis import aggregates
-    from osteosim.analysis.summary import tally
-    from osteosim.analysis.survival import merge_counts, survival_counts
 
-    counts, tallies, dashboard = merge_counts([]), [], aggregates.merge([])
+    totals = PatientTotals(dashboard)
     if path.exists():
-        columns = list(dict.fromkeys(SUMMARY_COLUMNS + aggregates.COLUMNS))
+        columns = list(dict.fromkeys(SUMMARY_COLUMNS + (aggregates.COLUMNS if dashboard else [])))
         for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            frame = batch.to_pandas()
-            counts = merge_counts([counts, survival_counts(frame)])  # the running totals stay small
-            dashboard = aggregates.merge([dashboard, aggregates.batch(frame)])
-            tallies.append(tally(frame))
-    return counts, tallies, dashboard
+            totals.add(batch.to_pandas())
+    return totals.counts, totals.tallies, totals.aggregates
 
 
 COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 
 
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
-                     warmup_day: float = 0.0) -> dict:
-    """summary.json (and dashboard.html) from the written tables alone."""
+                     warmup_day: float = 0.0, totals: PatientTotals | None = None) -> dict:
+    """summary.json (and dashboard.html) from the written tables, or from `totals` counted as they were
+    written (the patients file is then not read again, except for Cox fits with several arms)."""
     from osteosim.dashboards.run import write_dashboard
     from osteosim.analysis.summary import summarise
 
-    survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet")
+    if totals is None:
+        survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet", dashboard)
+    else:
+        survival, tallies, patient_tables = totals.counts, totals.tallies, totals.aggregates
     events = _read(staging / "events.parquet")
     resources = _read(staging / "resources.parquet")
     several_arms = survival["arm"].nunique() > 1
@@ -156,8 +184,9 @@ def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
-        write_tables(chunks, staging)
-        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day)
+        totals = PatientTotals(dashboard)
+        write_tables(chunks, staging, totals)
+        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals)
         written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
             if name in written:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+import numba as nb
 import numpy as np
 import simpy
 
@@ -104,14 +105,30 @@ def background_demand(env: simpy.Environment, resource: RosteredResource, cfg: R
     if not rate > 0.0 or not np.isfinite(1.0 / rate):
         return
     k = 0
-    while True:
-        gap = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k, 1.0 / rate)
-        if env.now + gap > until:
-            return
-        yield env.timeout(gap)
-        hold = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k + 1, cfg.background_service_days)
-        serve_background(env, resource, hold, events)
-        k += 1
+    while True:      # the keyed draws of BACKGROUND_BLOCK arrivals at a time: one compiled call, not two per arrival
+        gaps, holds = background_draws(seed, stream, k, BACKGROUND_BLOCK, 1.0 / rate,
+                                       float(cfg.background_service_days))
+        for gap, hold in zip(gaps.tolist(), holds.tolist()):
+            if env.now + gap > until:
+                return
+            yield env.timeout(gap)
+            serve_background(env, resource, hold, events)
+        k += BACKGROUND_BLOCK
+
+
+BACKGROUND_BLOCK = 512
+
+
+@nb.njit(cache=True)
+def background_draws(seed, stream, first, n, gap_mean, hold_mean):
+    """Gaps and holding times of background arrivals first .. first+n-1: keyed draws 2k and 2k+1, as
+    drawn one by one (so the same numbers however many are drawn at a time)."""
+    gaps, holds = np.empty(n), np.empty(n)
+    for j in range(n):
+        k = first + j
+        gaps[j] = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k, gap_mean)
+        holds[j] = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k + 1, hold_mean)
+    return gaps, holds
 
 
 def serve_background(env: simpy.Environment, resource: RosteredResource, days: float, events: EventLog) -> None:
@@ -119,16 +136,20 @@ def serve_background(env: simpy.Environment, resource: RosteredResource, days: f
     its own: background demand is most of a service's SimPy work, and a process per visit costs
     an extra event and a generator per use."""
     request = resource.request()
-    events.add(BACKGROUND_PATIENT, env.now, EVENT.request, STAGE.background, resource.code)
+    logged = events.enabled      # background rows are in events.parquet only when output.background_events
+    if logged:
+        events.add(BACKGROUND_PATIENT, env.now, EVENT.request, STAGE.background, resource.code)
     resource.record()
 
     def finish(_event) -> None:
         resource.release(request)
-        events.add(BACKGROUND_PATIENT, env.now, EVENT.end, STAGE.background, resource.code)
+        if logged:
+            events.add(BACKGROUND_PATIENT, env.now, EVENT.end, STAGE.background, resource.code)
         resource.record()
 
     def start(_event) -> None:
-        events.add(BACKGROUND_PATIENT, env.now, EVENT.start, STAGE.background, resource.code)
+        if logged:
+            events.add(BACKGROUND_PATIENT, env.now, EVENT.start, STAGE.background, resource.code)
         resource.record()
         env.timeout(days).callbacks.append(finish)
 

@@ -27,7 +27,8 @@ def des_next_step(seed, horizon, P, params, rows, i):
 class Run:
     """Everything the patients' processes share during one replication × arm."""
 
-    def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True):
+    def __init__(self, cfg: Config, cohort: Cohort, seed: int, events: bool = True, resources: bool = True,
+                 background_events: bool = False):
         self.cfg = cfg
         self.cohort = cohort
         self.seed = seed
@@ -39,7 +40,14 @@ class Run:
         self.protocol_record = protocol_record(self.protocol)
         self.rows = new_rows(cohort)        # what the pathway records, one row per patient
         self.clock = self.rows["clock"]    # the day a resumed pathway reads (model.pathway)
+        # the same records as plain ndarrays: Numba types a recarray argument through its slow attribute
+        # access (about 6 us a call against 1 us, once per step of every patient)
+        self._plain = (self.protocol_record.view(np.ndarray), self.params_record.view(np.ndarray),
+                       self.rows.view(np.ndarray))
+        self._death_day, self._death_cause = self._plain[2]["death_day"], self._plain[2]["death_cause"]
         self.events = EventLog(events)
+        # other patients' uses, in the same log (time order) when output.background_events asks for them
+        self.background_events = self.events if background_events else EventLog(False)
         self.resource_log = ResourceLog(resources)
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
@@ -53,27 +61,28 @@ class Run:
             res = RosteredResource(self.env, name, None if unconstrained else list(spec.roster), self.resource_log)
             if not unconstrained and spec.background_per_week > 0:
                 self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
-                                                   self.seed, self.events, self.horizon))
+                                                   self.seed, self.background_events, self.horizon))
             built[res.code] = res
         return built
 
     def next_step(self, pid: int) -> tuple:
         """The patient's next step (model.pathway.next_step) at the day set in their row's clock."""
-        return des_next_step(self.seed, self.horizon, self.protocol_record, self.params_record, self.rows, pid)
+        P, params, rows = self._plain
+        return des_next_step(self.seed, self.horizon, P, params, rows, pid)
 
     def record(self) -> PatientRecord:
         return PatientRecord(self.rows)
 
     def dead(self, pid: int) -> bool:
-        return not np.isnan(self.rows["death_day"][pid])
+        return not np.isnan(self._death_day[pid])
 
     def record_death(self, pid: int, day: float, cause: str) -> None:
         """Death ends everything the patient was doing (their pathway and any arm visits)."""
         if self.dead(pid) or day > self.horizon:
             return
         code = DEATH_CAUSES.index(cause)
-        self.rows["death_day"][pid] = day
-        self.rows["death_cause"][pid] = code
+        self._death_day[pid] = day
+        self._death_cause[pid] = code
         self.events.add(pid, day, EVENT.death, STAGE.death, 0, DETAIL_OF_DEATH[code])
         for process in self._processes.get(pid, []):
             if process.is_alive and process is not self.env.active_process:
