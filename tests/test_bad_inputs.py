@@ -233,6 +233,7 @@ CASES = [
     O("nan-age-sd", ["cohort.age_sd=nan"], "cohort.age_sd=nan"),
     O("inf-lung-nodules", ["cohort.lung_nodules_mean=inf"], "cohort.lung_nodules_mean=inf"),
     O("inf-accrual-rate", ["cohort=trial", "cohort.accrual_per_year=inf"], "cohort.accrual_per_year=inf"),
+    O("too-many-followup-bands", ["treatment.followup_schedule=[{until_year:1,interval_days:30},{until_year:2,interval_days:30},{until_year:3,interval_days:30},{until_year:4,interval_days:30},{until_year:5,interval_days:30},{until_year:6,interval_days:30},{until_year:7,interval_days:30},{until_year:8,interval_days:30},{until_year:9,interval_days:30},{until_year:10,interval_days:30},{until_year:11,interval_days:30},{until_year:12,interval_days:30},{until_year:13,interval_days:30},{until_year:14,interval_days:30},{until_year:15,interval_days:30},{until_year:16,interval_days:30},{until_year:17,interval_days:30}]"], "treatment.followup_schedule"),
     O("huge-n-patients", ["cohort=trial", "cohort.n_patients=1000000000000"], "cohort.n_patients=1000000000000"),
     O("huge-n-patients-float", ["cohort=trial", "cohort.n_patients=1e12"], "cohort.n_patients="),
     O("negative-n-patients", ["cohort=trial", "cohort.n_patients=-5"], "cohort.n_patients=-5"),

@@ -6,12 +6,10 @@ Greenwood intervals), pooling patients over replications.
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from osteosim.analysis.service import utilisation, wait_times
-from osteosim.analysis.survival import (ENDPOINTS, SURVIVAL_YEARS, rounded_or_none, kaplan_meier_counts, km_at, select,
+from osteosim.analysis.survival import (ENDPOINTS, rounded_or_none, kaplan_meier_counts, km_at, select,
                                        survival_counts)
 
 def survival_table(counts: pd.DataFrame) -> list[dict]:

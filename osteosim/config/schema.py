@@ -153,6 +153,10 @@ class CourseDoses:
     ifosfamide_g_m2: dict[str, float] = mapping(0.0, 40.0)
 
 
+MAX_COURSES = 128   # courses per chemotherapy block the compiled pathway holds (model.protocol)
+MAX_BANDS = 16      # follow-up schedule bands, likewise
+
+
 @dataclass
 class TreatmentConfig:
     neoadjuvant: list[CourseConfig] = field(default_factory=list)

@@ -129,6 +129,11 @@ def check_consistency(cfg: schema.Config) -> None:
         raise ConfigError(f"treatment.surgery_week={t.surgery_week} must come after the last neoadjuvant week ({max(weeks)})")
     if not t.followup_schedule:
         raise ConfigError("treatment.followup_schedule is empty; list at least one {until_year, interval_days} band")
+    for key, entries, most in (("treatment.neoadjuvant", t.neoadjuvant, schema.MAX_COURSES),
+                               ("treatment.adjuvant", t.adjuvant, schema.MAX_COURSES),
+                               ("treatment.followup_schedule", t.followup_schedule, schema.MAX_BANDS)):
+        if len(entries) > most:
+            raise ConfigError(f"{key} has {len(entries)} entries; at most {most}")
     if cfg.engine == "cohort" and not c.unconstrained_capacity:
         raise ConfigError("engine=cohort needs unconstrained capacity (cohort=trial, or "
                           "cohort.unconstrained_capacity=true); use engine=des or engine=auto")

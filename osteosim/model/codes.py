@@ -18,6 +18,8 @@ def coded(kind: str, names: tuple[str, ...], blank: str = "blank"):
     return namedtuple(kind, [name or blank for name in names])(*range(len(names)))
 
 
+DAYS_PER_YEAR = 365.25    # the one definition of the year (simulation days are days)
+
 # --------------------------------------------------------------- what a patient has
 MET_PATTERNS = ("none", "lung", "extrapulmonary", "multisystem")          # patients.parquet met_status
 MET = coded("MetPattern", MET_PATTERNS)

@@ -15,7 +15,6 @@ from osteosim.model import disease as k
 from osteosim.model.codes import MET
 
 
-
 @nb.njit(cache=True)
 def pathology_days(seed, pid, T):
     return rng.lognormal(seed, pid, rng.PURPOSE.service_time, 0, T.path_median, T.path_sigma)
@@ -139,30 +138,6 @@ def followup_imaging_sees_from(crossing, state, T):
     """The first day chest imaging at a follow-up visit finds the relapse: once it has grown past
     what the arm's modality sees (CT: the detection threshold; X-ray: T_SURVEILLANCE_BLIND log10 more)."""
     return crossing + T.surveillance_blind / state.growth
-
-
-@nb.njit(cache=True)
-def followup_visit_days(start, until_years, intervals):
-    """Planned clinic days after the end of treatment: each band's interval until its end year."""
-    n = 0
-    day = start
-    for b in range(until_years.shape[0]):
-        end = start + until_years[b] * 365.25
-        while day + intervals[b] <= end + 1e-9:
-            day += intervals[b]
-            n += 1
-    out = np.empty(n)
-    day = start
-    i = 0
-    for b in range(until_years.shape[0]):
-        end = start + until_years[b] * 365.25
-        while day + intervals[b] <= end + 1e-9:
-            day += intervals[b]
-            out[i] = day
-            i += 1
-    return out
-
-
 
 
 @nb.njit(cache=True)

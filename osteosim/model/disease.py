@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from osteosim.model import rng
+from osteosim.model.codes import DAYS_PER_YEAR
 class DiseaseState(NamedTuple):
     """One patient's disease (log10 clonogens); kernels return a new one, nothing is mutated."""
     micro: float           # log10 occult (micrometastatic) clonogens
@@ -235,7 +236,7 @@ def other_cause_death_days(age_years, seed, patient, params):
     b = params.gompertz_b
     e = rng.exponential(seed, patient, rng.PURPOSE.other_death, 0, 1.0)
     years = np.log1p(b * e / (a * np.exp(b * age_years))) / b
-    return years * 365.25
+    return years * DAYS_PER_YEAR
 
 
 @nb.njit(cache=True)
@@ -252,7 +253,7 @@ def second_malignancy_days(end_of_treatment, death, horizon, first_id, seed, par
     for i in range(end_of_treatment.shape[0]):
         if np.isnan(end_of_treatment[i]):
             continue
-        day = end_of_treatment[i] + rng.exponential(seed, first_id + i, rng.PURPOSE.second_malignancy, 0, 365.25 / rate)
+        day = end_of_treatment[i] + rng.exponential(seed, first_id + i, rng.PURPOSE.second_malignancy, 0, DAYS_PER_YEAR / rate)
         if day < horizon and not day >= death[i]:
             out[i] = day
     return out

@@ -27,10 +27,10 @@ import numba as nb
 import numpy as np
 
 from osteosim.model import rng
+from osteosim.model.codes import DAYS_PER_YEAR
 from osteosim.model.decisions import amputation
 
 EFFECTS = ("heart_failure", "hearing_loss", "kidney_damage", "prosthesis_failure")   # keyed-draw indices
-DAYS_PER_YEAR = 365.25
 
 
 class LateEffectParams(NamedTuple):

@@ -14,12 +14,11 @@ cannot drift apart. The pathway is a sequence of stages (`STAGES`); each stage i
 function whose steps are numbered by `row.pc` (the patient's place within the stage), and
 the patient's row (`model.record.PATIENT_DTYPE`) is its working memory. A stage returns the
 `done` step when it is over; `next_step` then moves to the following stage. Adding a stage is
-a name in `STAGES` and one function; adding an appointment phase is a `visits` step.
+a name in `PATHWAY`, one function and its line in `next_step`; adding an appointment phase is a
+`visits` step.
 (Written as generators the same stages read shorter, but LLVM took minutes to compile them.)
 """
 from __future__ import annotations
-
-from collections import namedtuple
 
 import numba as nb
 import numpy as np
@@ -27,13 +26,13 @@ import numpy as np
 from osteosim.model import decisions as dec
 from osteosim.model import disease as k
 from osteosim.model import doses
-from osteosim.model.codes import (DEATH, DETAIL, DETAIL_OF_MET, DETAIL_OF_SITE, EVENT, LUNG_RELAPSE_SITES, MET,
-                                  PHASE, RESOURCE, SITE, STAGE, coded)
+from osteosim.model.codes import (DAYS_PER_YEAR, DEATH, DETAIL, DETAIL_OF_MET, DETAIL_OF_SITE, EVENT,
+                                  LUNG_RELAPSE_SITES, MET, PHASE, RESOURCE, SITE, STAGE, coded)
 
 STEPS = ("wait", "hold", "release", "log", "dies", "treatment_death", "visits", "end", "done")
 STEP = coded("Step", STEPS)
-Step = namedtuple("Step", ("kind", "days", "resource", "stage", "event", "detail"))
-"""What a step asks of its driver (every field an int except `days`):
+"""A step is a tuple (kind, days, resource, stage, event, detail), every field an int except `days`;
+what each kind asks of its driver:
 
 wait (days)                       let `days` pass
 hold (resource, stage)            queue for one server of `resource`; row.clock := the day service starts
@@ -48,7 +47,7 @@ done                              (between stages only) the stage is over
 PATHWAY = ("diagnosis", "neoadjuvant", "local_control", "adjuvant", "end_of_treatment", "survivorship",
            "relapse_care", "over")
 AT = coded("PathwayStage", PATHWAY)
-DAYS_PER_YEAR = 365.25
+FINISHED = 99     # a stage's pc once it has nothing more to do (it returns `done`)
 
 
 @nb.njit(cache=True)
@@ -65,7 +64,7 @@ def _then(row, pc, step):
 
 @nb.njit(cache=True, inline="always")
 def next_step(seed, horizon, P, params, row, quiet=0, until=np.inf):
-    """The patient's next step (see `Step`); the driver answers it and asks again until `end`.
+    """The patient's next step (see `STEPS`); the driver answers it and asks again until `end`.
 
     P is the protocol record (`model.protocol.protocol_record`), params the `DiseaseParams`,
     row the patient's row (`model.record.PATIENT_DTYPE`).
@@ -219,7 +218,7 @@ def local_control(seed, P, params, row):
         state, progressed, row.relapse_seen = dec.restage(disease_of(row), row.clock, row.met_status, P, params)
         keep_disease(row, state)
         if progressed:
-            return _then(row, 99, relapse_found(row, SITE.progression, STAGE.surgery))
+            return _then(row, FINISHED, relapse_found(row, SITE.progression, STAGE.surgery))
         row.resected = dec.primary_resectable(seed, pid, row.axial != 0, P)
         if not row.resected:
             row.needs_rt = 1
@@ -271,7 +270,7 @@ def local_control(seed, P, params, row):
         pc = 10
     if pc == 10:
         row.csr = 1.0 if (row.resected and row.cleared) else 0.0
-        return _then(row, 99, _step(STEP.visits, row.clock + P.surg_to_adj, detail=PHASE.adjuvant))
+        return _then(row, FINISHED, _step(STEP.visits, row.clock + P.surg_to_adj, detail=PHASE.adjuvant))
     return _step(STEP.done)
 
 
@@ -299,14 +298,14 @@ def end_of_treatment(seed, P, params, row):
         state, row.relapse_seen = k.end_of_treatment_outcome(disease_of(row), row.clock, seed, pid, params)
         keep_disease(row, state)
         if row.relapse_seen <= row.clock:
-            return _then(row, 99, relapse_found(row, SITE.progression, STAGE.adjuvant))
-        return _then(row, 99, _step(STEP.visits, row.clock, detail=PHASE.maintenance))
+            return _then(row, FINISHED, relapse_found(row, SITE.progression, STAGE.adjuvant))
+        return _then(row, FINISHED, _step(STEP.visits, row.clock, detail=PHASE.maintenance))
     return _step(STEP.done)
 
 
 @nb.njit(cache=True, inline="always")   # the hottest stages: inlined into next_step (measured)
 def survivorship(seed, horizon, P, params, row):
-    """Clinic visits with chest imaging on the schedule (decisions.followup_visit_days); a relapse is
+    """Clinic visits with chest imaging on the schedule (each band's interval until its end year); a relapse is
     found at a visit once the arm's imaging sees it, or earlier by symptoms."""
     while True:
         pc, pid = row.pc, row.pid
@@ -325,17 +324,17 @@ def survivorship(seed, horizon, P, params, row):
                     break
                 row.band += 1
             if row.band == P.n_bands:
-                return _then(row, 99, _step(STEP.done))
+                return _then(row, FINISHED, _step(STEP.done))
             row.visit += P.followup_interval_days[row.band]
             if min(row.visit, row.symptoms) >= horizon:
-                return _then(row, 99, _step(STEP.done))
+                return _then(row, FINISHED, _step(STEP.done))
             if row.symptoms <= row.visit:
                 return _then(row, 2, _step(STEP.wait, max(0.0, row.symptoms - row.clock)))
             return _then(row, 4, _step(STEP.wait, max(0.0, row.visit - row.clock)))
         if pc == 2:
             return _then(row, 3, _step(STEP.log, stage=STAGE.followup, event=EVENT.symptoms))
         if pc == 3:
-            return _then(row, 99, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf), STAGE.followup))
+            return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf), STAGE.followup))
         if pc == 4:
             return _then(row, 5, _step(STEP.hold, resource=RESOURCE.followup_clinic, stage=STAGE.followup))
         if pc == 5:
@@ -343,7 +342,7 @@ def survivorship(seed, horizon, P, params, row):
             return _then(row, 6, _step(STEP.release, P.clinic, RESOURCE.followup_clinic, STAGE.followup))
         if pc == 6:
             if row.found:
-                return _then(row, 99, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf),
+                return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf),
                                                     STAGE.followup))
             row.pc = 1
             continue      # the next course or visit
@@ -383,7 +382,7 @@ def relapse_care(seed, P, params, row):
                                        detail=DETAIL_OF_SITE[int(row.relapse_site)]))
         if pc == 6:      # second-line courses
             if row.nth >= int(P.second_line_n):
-                return _then(row, 99, _step(STEP.done))
+                return _then(row, FINISHED, _step(STEP.done))
             if row.nth:
                 return _then(row, 7, _step(STEP.wait, P.second_line_interval))
             pc = 7

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from osteosim.model import rng
-from osteosim.model.codes import MET, MET_PATTERNS
+from osteosim.model.codes import DAYS_PER_YEAR, MET  # noqa: F401  (DAYS_PER_YEAR: also read from here)
 from osteosim.config.schema import CohortConfig, DiseaseConfig
 
-DAYS_PER_YEAR = 365.25
 COHORT_STREAM = 1 << 41  # the stream of the referral process itself
 
 

@@ -44,17 +44,8 @@ class EventLog:
         self.detail.append(detail)
 
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
-        n = len(self.day)
-        return pd.DataFrame({
-            "replication": np.full(n, replication, dtype=np.int32),
-            "arm": constant_category(arm, n),
-            "patient_id": np.asarray(self.patient, dtype=np.int64),
-            "day": np.asarray(self.day, dtype=np.float64),
-            "event": pd.Categorical.from_codes(np.asarray(self.event, dtype=np.int8), list(EVENTS)),
-            "stage": pd.Categorical.from_codes(np.asarray(self.stage, dtype=np.int8), list(STAGES)),
-            "resource": pd.Categorical.from_codes(np.asarray(self.resource, dtype=np.int8), list(RESOURCES)),
-            "detail": pd.Categorical.from_codes(np.asarray(self.detail, dtype=np.int8), list(DETAILS)),
-        }, columns=list(EVENT_COLUMNS))
+        return events_frame(np.asarray(self.patient, dtype=np.int64), np.asarray(self.day, dtype=np.float64),
+                            self.event, self.stage, self.resource, self.detail, replication, arm)
 
 
 class ResourceLog:
@@ -93,14 +84,20 @@ class ResourceLog:
 def coded_events_frame(patient: np.ndarray, day: np.ndarray, code: np.ndarray, replication: int,
                        arm: str) -> pd.DataFrame:
     """events.parquet rows from packed codes: event | stage << 8 | resource << 16 | detail << 24."""
-    n = day.shape[0]
+    return events_frame(patient, day, code & 0xFF, (code >> 8) & 0xFF, (code >> 16) & 0xFF, (code >> 24) & 0xFF,
+                        replication, arm)
+
+
+def events_frame(patient, day, event, stage, resource, detail, replication: int, arm: str) -> pd.DataFrame:
+    """events.parquet rows from the codes of each column (`model.codes` vocabularies), for both engines."""
+    n = len(day)
     return pd.DataFrame({
         "replication": np.full(n, replication, dtype=np.int32),
         "arm": constant_category(arm, n),
-        "patient_id": patient.astype(np.int64),
-        "day": day,
-        "event": pd.Categorical.from_codes(code & 0xFF, list(EVENTS)),
-        "stage": pd.Categorical.from_codes((code >> 8) & 0xFF, list(STAGES)),
-        "resource": pd.Categorical.from_codes((code >> 16) & 0xFF, list(RESOURCES)),
-        "detail": pd.Categorical.from_codes((code >> 24) & 0xFF, list(DETAILS)),
+        "patient_id": np.asarray(patient).astype(np.int64),
+        "day": np.asarray(day, dtype=np.float64),
+        "event": pd.Categorical.from_codes(np.asarray(event, dtype=np.int8), list(EVENTS)),
+        "stage": pd.Categorical.from_codes(np.asarray(stage, dtype=np.int8), list(STAGES)),
+        "resource": pd.Categorical.from_codes(np.asarray(resource, dtype=np.int8), list(RESOURCES)),
+        "detail": pd.Categorical.from_codes(np.asarray(detail, dtype=np.int8), list(DETAILS)),
     }, columns=list(EVENT_COLUMNS))
