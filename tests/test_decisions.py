@@ -124,22 +124,35 @@ def test_staging_sees_bone_disease_with_pet_sensitivity():
     assert all(dec.staging(SEED, int(pid), NONE, 0, prot.scalars)[0] == NONE for pid in PIDS[:2000])
 
 
-def test_bilateral_only_with_two_nodules_seen_at_the_configured_rate():
-    config, prot = protocol()
-    results = [dec.staging(SEED, int(pid), LUNG, 3, prot.scalars) for pid in PIDS]
+def test_nodules_lie_in_either_lung_so_more_nodules_are_more_often_bilateral():
+    """Each nodule seen lies in either lung with even chances: P(bilateral | k seen) = 1 - 2 * 0.5^k."""
+    _, prot = protocol()
+    results = [dec.staging(SEED, int(pid), LUNG, 4, prot.scalars) for pid in PIDS]
     seen = np.array([r[1] for r in results])
     bilateral = np.array([r[2] for r in results])
     assert not bilateral[seen < 2].any()
-    assert_frequency(bilateral[seen >= 2], config.cohort.bilateral_fraction, "bilateral, 2+ nodules seen")
+    for k in (2, 3, 4):
+        assert_frequency(bilateral[seen == k], 1.0 - 2.0 * 0.5 ** k, f"bilateral, {k} nodules seen")
 
 
 # --- surgery ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("pattern", ["lung", "extrapulmonary", "multisystem"])
-def test_metastases_resectable_by_staged_pattern(pattern):
+@pytest.mark.parametrize("pattern", ["extrapulmonary", "multisystem"])
+def test_bone_metastases_resectable_by_staged_pattern(pattern):
     config, prot = protocol()
-    resectable = [dec.metastases_resectable(SEED, int(pid), MET_PATTERNS.index(pattern), prot.scalars) for pid in PIDS]
+    resectable = [dec.metastases_resectable(SEED, int(pid), MET_PATTERNS.index(pattern), 0, False, prot.scalars)
+                  for pid in PIDS]
     assert_frequency(resectable, config.disease.csr_probability[pattern], f"complete resection, {pattern}")
+
+
+@pytest.mark.parametrize("nodules, bilateral", [(1, False), (3, False), (3, True), (8, True)])
+def test_lung_metastases_resectable_when_every_nodule_is(nodules, bilateral):
+    """Complete resection of lung disease: each nodule with the per-nodule chance, times the bilateral factor."""
+    config, prot = protocol()
+    d = config.disease
+    resectable = [dec.metastases_resectable(SEED, int(pid), LUNG, nodules, bilateral, prot.scalars) for pid in PIDS]
+    expected = d.csr_probability["lung"] ** nodules * (d.csr_bilateral_factor if bilateral else 1.0)
+    assert_frequency(resectable, expected, f"complete resection, {nodules} nodules, bilateral={bilateral}")
 
 
 @pytest.mark.parametrize("overrides", [[], ["disease.axial_primary_resectable=0.8"]])
@@ -162,7 +175,7 @@ def test_amputation_at_one_minus_the_limb_salvage_rate(overrides):
 
 def test_relapse_site_frequencies_follow_the_configured_probabilities():
     config, prot = protocol()
-    sites = np.array([dec.relapse_site(SEED, int(pid), prot.relapse_site_cdf) for pid in PIDS])
+    sites = np.array([dec.relapse_site(SEED, int(pid), 0, prot.relapse_site_cdf) for pid in PIDS])
     assert set(np.unique(sites)) <= set(range(len(RELAPSE_SITE_NAMES)))
     for code, name in enumerate(RELAPSE_SITE_NAMES):
         assert_frequency(sites == code, config.disease.relapse_site_probabilities[name], f"relapse site {name}")
@@ -177,7 +190,7 @@ def test_second_remission_by_site_metastatic_status_and_burden(site):
     p = d.cr2_probability[site]
     for staged, grown, expected in ((NONE, 0.0, p), (LUNG, 0.0, p * d.cr2_factor_metastatic_at_diagnosis),
                                     (NONE, 1.0, 0.5 * p)):
-        cr2 = [dec.second_remission(SEED, int(pid), code, staged, grown, T, prot.cr2_by_site) for pid in PIDS]
+        cr2 = [dec.second_remission(SEED, int(pid), 0, code, staged, grown, T, prot.cr2_by_site) for pid in PIDS]
         assert_frequency(cr2, expected, f"CR2 after {site} relapse, staged {MET_PATTERNS[staged]}, {grown} log10 past")
 
 
@@ -197,8 +210,8 @@ def test_decisions_are_keyed_not_sequential(seed, keys, order, noise):
 
     def decide(pid, index):
         return (dec.course_plan(seed, pid, index, 3.5, True, T), dec.dies_of_course(seed, pid, index, T),
-                dec.staging(seed, pid, MULTISYSTEM, index % 6, T), dec.metastases_resectable(seed, pid, LUNG, T),
-                dec.relapse_site(seed, pid, prot.relapse_site_cdf), dec.amputation(seed, pid, T))
+                dec.staging(seed, pid, MULTISYSTEM, index % 6, T), dec.metastases_resectable(seed, pid, LUNG, 3, False, T),
+                dec.relapse_site(seed, pid, index, prot.relapse_site_cdf), dec.amputation(seed, pid, T))
 
     first = {key: decide(*key) for key in keys}
     shuffled = list(keys)

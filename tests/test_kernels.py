@@ -1,5 +1,5 @@
-"""The disease kernels' timing rules (DESIGN §3): what imaging sees, and when survival after a
-relapse starts counting."""
+"""The disease kernels' rules (DESIGN §3): what imaging sees, when disease that cannot be removed
+kills, and what chemotherapy and surgery do to resistant clonogens."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,15 +28,38 @@ def test_a_burden_pushed_back_below_detection_does_not_show_on_imaging():
     assert k.progression_detectable_day(treated, PARAMS) == np.inf
 
 
-def test_survival_after_relapse_counts_from_symptoms_whenever_the_relapse_is_found():
+def test_death_without_remission_does_not_depend_on_when_the_relapse_was_found():
+    """No lead-time gain: the lethal burden is reached on the same day whether CT, X-ray or symptoms found it."""
     crossing = 100.0
     state = occult(DETECT, crossing)
+    expected = crossing + (PARAMS.lethal - DETECT) / GROWTH
     symptoms = k.symptom_day(crossing, state, PARAMS)
-    assert symptoms == pytest.approx(crossing + (SYMPTOM - DETECT) / GROWTH)
-    for found in (crossing, crossing + 10.0, symptoms - 1.0):   # CT, X-ray, late X-ray: same clock
-        assert k.post_relapse_clock_start(found, crossing, state, PARAMS) == pytest.approx(symptoms)
-    assert k.post_relapse_clock_start(symptoms + 5.0, crossing, state, PARAMS) == symptoms + 5.0
-    assert k.post_relapse_clock_start(50.0, np.inf, state, PARAMS) == 50.0
+    for found in (crossing, crossing + 10.0, symptoms):
+        assert k.lethal_day(k.advance(state, found, PARAMS), PARAMS) == pytest.approx(expected)
+
+
+def test_an_arms_post_relapse_hazard_ratio_slows_the_growth_to_the_lethal_burden():
+    state = occult(DETECT, 0.0)
+    slower = PARAMS._replace(relapse_hr=0.5)
+    assert k.lethal_day(state, slower) == pytest.approx(2.0 * k.lethal_day(state, PARAMS))
+
+
+def test_chemotherapy_spares_resistant_clonogens_and_surgery_takes_both_alike():
+    state = k.DiseaseState(6.0, -np.inf, 0.0, GROWTH, 0.5, 0.0, np.inf, 1.0)
+    treated = k.chemotherapy_course(state, 0.0, 1.0, 1.0, False, PARAMS)
+    assert treated.micro < state.micro and treated.resistant == state.resistant
+    resected = k.remission(state, 0.0, PARAMS)
+    assert state.micro - resected.micro == pytest.approx(PARAMS.resection_kill)
+    assert state.resistant - resected.resistant == pytest.approx(PARAMS.resection_kill)
+
+
+def test_resistant_clonogens_at_staging_are_poisson_with_the_configured_rate():
+    """Mean count = 10^(burden + rate); tolerance 4 standard errors of the mean of n Poisson draws."""
+    n, burden = 20_000, -PARAMS.resistance + np.log10(2.0)     # expected 2 resistant clonogens
+    state = k.DiseaseState(burden, -np.inf, 0.0, GROWTH, 0.5, 0.0, np.inf, -np.inf)
+    counts = np.array([10.0 ** k.seed_resistance(state, 3, pid, PARAMS).resistant for pid in range(n)])
+    assert abs(counts.mean() - 2.0) < 4.0 * np.sqrt(2.0 / n)
+    assert abs((counts == 0).mean() - np.exp(-2.0)) < 4.0 * np.sqrt(np.exp(-2.0) * (1 - np.exp(-2.0)) / n)
 
 
 def test_growth_past_detection_is_measured_up_to_the_symptom_threshold():

@@ -20,14 +20,14 @@ roster = st.lists(st.integers(0, 3), min_size=7, max_size=7).filter(lambda r: su
 @st.composite
 def configs(draw):
     """Small valid configurations: either mode, any arm, random rosters and demand."""
-    mode = draw(st.sampled_from(["service", "trial"]))
+    mode = draw(st.sampled_from(["service", "trial", "relapsed"]))
     o = [f"seed={draw(st.integers(0, 10**6))}",
          f"arm={draw(st.sampled_from(group_options('arm')))}",
          f"disease.cr2_factor_per_log10_past_detection={draw(st.floats(0, 1))}",
          f"cohort.metastatic_fraction={draw(st.floats(0, 1))}",
          "output.progress=false", "output.dashboard=false", "output.events=true"]
-    if mode == "trial":
-        o += ["cohort=trial", f"cohort.n_patients={draw(st.integers(1, 40))}",
+    if mode in ("trial", "relapsed"):
+        o += [f"cohort={mode}", f"cohort.n_patients={draw(st.integers(1, 40))}",
               f"cohort.followup_years={draw(st.floats(0, 6))}"]
     else:
         o += ["cohort.accrual_years=2", "cohort.followup_years=3",
@@ -61,8 +61,17 @@ def check_invariants(results) -> None:
     second = p.second_malignancy_day.notna()
     assert (p.second_malignancy_day[second] >= p.end_of_treatment_day[second]).all()
     assert (p.second_malignancy_day[second] < p.followup_end_day[second]).all()
-    # EFS ends at the first of relapse, second malignancy, death (or is censored at the end of follow-up)
-    first = p[["relapse_day", "second_malignancy_day", "death_day"]].min(axis=1)
+    # the course after a relapse runs forward: relapse, progression on treatment, palliative care, death
+    course = ["relapse_day", "progression_after_relapse_day", "palliative_day", "death_day"]
+    for a, b in zip(course, course[1:]):
+        both = p[a].notna() & p[b].notna()
+        assert (p[a][both] <= p[b][both] + 1e-9).all(), (a, b)
+    assert (p.palliative_day.isna() | p.progression_after_relapse_day.notna()).all()
+    assert (p.relapse_day.isna() | (p.relapses > 0)).all()
+    entered = (p.relapses > 0) & p.relapse_day.isna()      # enrolled at a recurrence (cohort=relapsed)
+    assert p.surgery_day[entered].isna().all() and (p.diagnosis_day[entered] == p.arrival_day[entered]).all()
+    # EFS ends at the first of relapse, progression after entry, second malignancy, death (or is censored)
+    first = p[["relapse_day", "progression_after_relapse_day", "second_malignancy_day", "death_day"]].min(axis=1)
     assert (p.efs_event[diagnosed] == first[diagnosed].notna()).all()
     ended = diagnosed & first.notna()
     np.testing.assert_allclose(p.efs_days[ended], (first - p.diagnosis_day)[ended], atol=1e-9)
@@ -86,7 +95,7 @@ def test_every_run_satisfies_the_invariants(overrides):
     check_invariants(results)
     again = simulate(compose([*overrides, "engine=des"]))
     pd.testing.assert_frame_equal(results.patients, again.patients)
-    if "cohort=trial" in overrides:
+    if "cohort=trial" in overrides or "cohort=relapsed" in overrides:
         cohort = simulate(compose([*overrides, "engine=cohort"]))
         check_invariants(cohort)
         assert_same_table(results.patients, cohort.patients)

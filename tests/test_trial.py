@@ -60,7 +60,30 @@ def test_the_script_writes_its_results(tmp_path):
     assert "| 200 |" in done.stdout
 
 
+def test_a_relapsed_disease_trial_of_regorafenib_has_power_and_a_null_arm_keeps_its_size():
+    """A phase II design in cohort=relapsed, PFS at 4 months (Fisher): regorafenib (SARC024's effect) is
+    detected far more often than an arm without effect, whose rejection rate stays near alpha (binomial,
+    4 standard errors over 100 trials)."""
+    rego = TrialDesign("baseline", "regorafenib", "PFS", 0.05, 100, 3, "relapsed", 4.0 / 12.0)
+    null = TrialDesign("baseline", "cabozantinib", "PFS", 0.05, 100, 3, "relapsed", 4.0 / 12.0)
+    power, _ = power_at(80, rego, [])
+    size, _ = power_at(80, null, [])
+    assert size["power"] <= 0.05 + 4 * (0.05 * 0.95 / 100) ** 0.5
+    assert power["power"] > size["power"] + 4 * (0.25 / 100) ** 0.5
+    assert power["hazard_ratio_median"] < 0.7
+
+
+def test_the_script_runs_a_relapsed_disease_trial(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--arm", "regorafenib", "--population", "relapsed",
+                           "--endpoint", "PFS", "--landmark-months", "4", "--sizes", "40,80", "--trials", "5",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "cohort=relapsed" in done.stdout and "event-free at 4 months" in done.stdout
+
+
 @pytest.mark.parametrize("arguments, message", [
+    (["--arm", "regorafenib", "--endpoint", "PFS"], "--endpoint=PFS needs --population relapsed"),
+    (["--arm", "regorafenib", "--landmark-months", "-1"], "--landmark-months=-1.0 is outside"),
     (["--arm", "nonexistent"], "--arm=nonexistent is not one of"),
     (["--arm", "mifamurtide", "cohort.metastatic_fraction=2"], "cohort.metastatic_fraction=2 is outside [0, 1]"),
     (["--arm", "mifamurtide", "--sizes", "400,200"], "--sizes must be increasing"),

@@ -2,12 +2,19 @@
 
     .venv/bin/python experiments/trial_power/trial_power.py --arm mifamurtide \
         --sizes 200,400,800,1600 [--reference baseline] [--endpoint OS] [--trials 200] [--alpha 0.05] \
-        [--seed 0] [--out outputs/trial_power] [HYDRA_OVERRIDES ...]
+        [--population trial|relapsed] [--landmark-months M] [--seed 0] [--out outputs/trial_power] \
+        [HYDRA_OVERRIDES ...]
+
+    e.g. a phase II trial in relapsed disease, PFS at 4 months:
+    .venv/bin/python experiments/trial_power/trial_power.py --arm regorafenib --population relapsed \
+        --endpoint PFS --landmark-months 4 --sizes 40,80,120
 
 Hydra overrides set the population and the trial's timing, for example
 `cohort.metastatic_fraction=1 cohort.accrual_per_year=100 cohort.followup_years=3`. Each size
 runs `--trials` simulated trials (osteosim.analysis.trials: both arms on the same patients, keyed 1:1
-randomisation, two-sided log-rank). Writes power.csv, trials.csv (one row per simulated trial),
+randomisation, two-sided log-rank; with --landmark-months, Fisher's exact test of the share
+event-free at that time). --population relapsed enrols patients at a recurrence with measurable
+disease (cohort=relapsed, where EFS is PFS from entry). Writes power.csv, trials.csv (one row per simulated trial),
 power.md and power.html (Plotly, self-contained) into --out, and prints the table.
 """
 from __future__ import annotations
@@ -29,7 +36,7 @@ from osteosim.analysis.trials import TrialDesign, patients_for_power, power_at  
 MAX_SIZE = 1_000_000        # patients in one simulated trial
 MAX_TRIALS = 100_000
 FEW_EVENTS = 10             # fewer events than this on average: hazard ratio and power mean little
-OWN_KEYS = {"cohort": "the trial cohort", "cohort.n_patients": "--sizes", "replications": "--trials",
+OWN_KEYS = {"cohort": "--population", "cohort.n_patients": "--sizes", "replications": "--trials",
             "arms": "--arm and --reference", "arm": "--arm and --reference", "paired": "the design (always paired)",
             "seed": "--seed", "engine": "the design (engine=cohort)"}
 
@@ -60,7 +67,12 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--reference", default="baseline", help="the control arm (default: baseline)")
     out.add_argument("--sizes", type=sizes, default=sizes("200,400,800,1600"),
                      help="patients randomised per trial, both arms together (default 200,400,800,1600)")
-    out.add_argument("--endpoint", choices=["OS", "EFS"], default="OS")
+    out.add_argument("--endpoint", choices=["OS", "EFS", "PFS"], default="OS",
+                     help="OS, EFS, or PFS (progression or death from entry: --population relapsed)")
+    out.add_argument("--population", choices=["trial", "relapsed"], default="trial",
+                     help="patients at diagnosis (cohort=trial, default) or at a recurrence (cohort=relapsed)")
+    out.add_argument("--landmark-months", type=float, default=None,
+                     help="compare the share event-free at this many months (Fisher's exact test), not the curves")
     out.add_argument("--trials", type=int, default=200, help="simulated trials per size (default 200)")
     out.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
     out.add_argument("--seed", type=int, default=0)
@@ -75,6 +87,10 @@ def check_options(args: argparse.Namespace) -> None:
 
     if not 2 <= args.trials <= MAX_TRIALS:
         raise UsageError(f"--trials={args.trials} is outside [2, {MAX_TRIALS}]")
+    if args.landmark_months is not None and not 0.0 < args.landmark_months <= 1200.0:
+        raise UsageError(f"--landmark-months={args.landmark_months} is outside (0, 1200]")
+    if args.endpoint == "PFS" and args.population != "relapsed":
+        raise UsageError("--endpoint=PFS needs --population relapsed (at diagnosis the endpoint is EFS)")
     if not 0.0 < args.alpha < 1.0:
         raise UsageError(f"--alpha={args.alpha} is outside (0, 1)")
     if not 0 <= args.seed <= 2**62:
@@ -102,7 +118,7 @@ def check_out(out: Path) -> None:
 
 def design_overrides(args: argparse.Namespace) -> list[str]:
     """The largest configuration power_at will compose, so range and run-size checks apply to it now."""
-    return [*args.overrides, "cohort=trial", f"cohort.n_patients={max(args.sizes)}", f"replications={args.trials}",
+    return [*args.overrides, f"cohort={args.population}", f"cohort.n_patients={max(args.sizes)}", f"replications={args.trials}",
             f"arms=[{args.reference},{args.arm}]", "paired=true", f"seed={args.seed}", "engine=cohort",
             "output.progress=false"]
 
@@ -118,8 +134,10 @@ def few_events_warning(curve: pd.DataFrame) -> str | None:
 
 
 def markdown(curve: pd.DataFrame, design: TrialDesign, overrides: list[str], needed: float | None) -> str:
-    lines = [f"Simulated power of {design.arm} against {design.reference} ({design.endpoint}, two-sided log-rank "
-             f"at alpha {design.alpha}, {design.trials} trials per size, seed {design.seed}"
+    test = (f"share event-free at {12 * design.landmark_years:g} months, two-sided Fisher's exact test"
+            if design.landmark_years is not None else "two-sided log-rank")
+    lines = [f"Simulated power of {design.arm} against {design.reference} in cohort={design.population} "
+             f"({design.endpoint}, {test} at alpha {design.alpha}, {design.trials} trials per size, seed {design.seed}"
              + (f", overrides: {' '.join(overrides)}" if overrides else "") + ").\n",
              "| patients | events (mean) | HR (median) | power (95% CI) | Schoenfeld power |", "|---|---|---|---|---|"]
     for r in curve.itertuples():
@@ -144,7 +162,8 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
     fig.add_hline(y=80, line_dash="dash", line_color="#888")
     from osteosim.dashboards.page import label
 
-    fig.update_layout(title=f"Power of {label(design.arm)} vs {label(design.reference)} ({design.endpoint}, log-rank, "
+    test = "log-rank" if design.landmark_years is None else f"event-free at {12 * design.landmark_years:g} months"
+    fig.update_layout(title=f"Power of {label(design.arm)} vs {label(design.reference)} ({design.endpoint}, {test}, "
                             f"alpha {design.alpha}; %)", xaxis_title="Patients randomised (both arms)",
                       yaxis_title="Power (%)", yaxis_range=[0, 100], template="plotly_white")
     return fig.to_html(include_plotlyjs=True, full_html=True)   # self-contained: works offline
@@ -162,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"trial_power: error: {error}", file=sys.stderr)
         return 2
-    design = TrialDesign(args.reference, args.arm, args.endpoint, args.alpha, args.trials, args.seed)
+    landmark = None if args.landmark_months is None else args.landmark_months / 12.0
+    design = TrialDesign(args.reference, args.arm, args.endpoint, args.alpha, args.trials, args.seed,
+                         args.population, landmark)
     try:   # a bad override fails here, before anything is simulated or written
         compose(design_overrides(args))
     except Exception as error:  # noqa: BLE001 - translated, re-raised if not a user error

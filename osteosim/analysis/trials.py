@@ -8,6 +8,12 @@ real trial does. A two-sided log-rank test at `alpha` decides each trial; power 
 trials that reject, with its exact binomial 95% interval. Schoenfeld's formula, from the mean
 number of events and the median hazard ratio, is printed beside it as a cross-check (it assumes
 proportional hazards, which cures after treatment do not give exactly).
+
+Two populations: patients at diagnosis (`cohort=trial`) or at a recurrence with measurable
+disease, as phase II trials enrol them (`cohort=relapsed`; there EFS is progression-free
+survival from entry, endpoint `PFS`). With a landmark, a trial instead compares the share of
+each arm event-free at that time (Fisher's exact test), as phase II trials of relapsed disease
+report EFS at 4 months (Lagmay 2016).
 """
 from __future__ import annotations
 
@@ -20,20 +26,24 @@ from scipy import stats
 from osteosim.model import rng
 from osteosim.analysis.survival import DAYS_PER_YEAR, ENDPOINTS, cox_hazard_ratio
 
+TRIAL_ENDPOINTS = {**ENDPOINTS, "PFS": ENDPOINTS["EFS"]}   # PFS: the EFS of patients who enter at a recurrence
+
 
 @dataclass(frozen=True)
 class TrialDesign:
     reference: str
     arm: str
-    endpoint: str = "OS"          # OS or EFS
+    endpoint: str = "OS"          # OS, EFS or PFS (EFS of a relapsed cohort)
     alpha: float = 0.05           # two-sided
     trials: int = 200             # simulated trials per size
     seed: int = 0
+    population: str = "trial"     # the cohort group: trial (at diagnosis) or relapsed (at a recurrence)
+    landmark_years: float | None = None   # compare the share event-free at this time, not the curves
 
 
 def allocate(patients: pd.DataFrame, design: TrialDesign, replication_seed: int) -> pd.DataFrame:
     """One trial's data: each patient's outcome under the arm a keyed 1:1 draw allocated them to."""
-    days_col, event_col = ENDPOINTS[design.endpoint]
+    days_col, event_col = TRIAL_ENDPOINTS[design.endpoint]
     wide = patients.pivot_table(index="patient_id", columns="arm", values=[days_col, event_col], observed=True,
                                 aggfunc="first")
     ids = wide.index.to_numpy(dtype=np.int64)
@@ -44,12 +54,25 @@ def allocate(patients: pd.DataFrame, design: TrialDesign, replication_seed: int)
     return pd.DataFrame({"years": days[keep] / DAYS_PER_YEAR, "event": event[keep], "treated": treated[keep].astype(int)})
 
 
-def analyse(trial: pd.DataFrame, alpha: float) -> dict:
-    """Log-rank p-value, the decision at `alpha`, the Cox hazard ratio and the number of events."""
+def landmark_p_value(trial: pd.DataFrame, years: float) -> float:
+    """Fisher's exact test of the share event-free at `years` (patients censored before it are left out)."""
+    known = (trial.years >= years) | trial.event
+    free = trial.years >= years
+    table = [[int((free & known & (trial.treated == t)).sum()), int((~free & known & (trial.treated == t)).sum())]
+             for t in (1, 0)]
+    return float(stats.fisher_exact(table).pvalue)
+
+
+def analyse(trial: pd.DataFrame, alpha: float, landmark_years: float | None = None) -> dict:
+    """The test's p-value (log-rank, or Fisher at the landmark), the decision at `alpha`, the Cox
+    hazard ratio and the number of events."""
     from lifelines.statistics import logrank_test
 
     arm, ref = trial[trial.treated == 1], trial[trial.treated == 0]
-    p = float(logrank_test(arm.years, ref.years, arm.event, ref.event).p_value)
+    if landmark_years is not None:
+        p = landmark_p_value(trial, landmark_years)
+    else:
+        p = float(logrank_test(arm.years, ref.years, arm.event, ref.event).p_value)
     hr = cox_hazard_ratio(trial.years, trial.event, trial.treated)[0]   # NaN without events
     return {"p_value": p, "rejects": p < alpha, "hazard_ratio": hr, "events": int(trial.event.sum()),
             "patients": int(len(trial))}
@@ -68,13 +91,13 @@ def power_at(n_patients: int, design: TrialDesign, overrides: list[str]) -> tupl
     from osteosim import simulate
     from osteosim.config import compose
 
-    config = compose([*overrides, "cohort=trial", f"cohort.n_patients={n_patients}", f"replications={design.trials}",
+    config = compose([*overrides, f"cohort={design.population}", f"cohort.n_patients={n_patients}", f"replications={design.trials}",
                       f"arms=[{design.reference},{design.arm}]", "paired=true", f"seed={design.seed}",
                       "engine=cohort", "output.progress=false"])
     patients = simulate(config, summary=False).patients
     per_trial = pd.DataFrame([
         {"replication": int(r), **analyse(allocate(trial, design, int(rng.replication_seed(config.seed, int(r)))),
-                                          design.alpha)}
+                                          design.alpha, design.landmark_years)}
         for r, trial in patients.groupby("replication", sort=True)])
     rejections = int(per_trial.rejects.sum())
     interval = stats.binomtest(rejections, len(per_trial)).proportion_ci(0.95, method="exact")

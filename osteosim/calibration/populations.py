@@ -14,8 +14,9 @@ COSS_METASTATIC = ["cohort=trial", "cohort.metastatic_fraction=1", "cohort.follo
 NATURAL_HISTORY = ["cohort=trial", "cohort.metastatic_fraction=0", "arm=surgery_alone", "cohort.followup_years=3"]
 # INT-0133: non-metastatic, MAP +/- mifamurtide.
 INT0133 = ["cohort=trial", "cohort.metastatic_fraction=0", "cohort.followup_years=6"]
-# SARC024: progressive metastatic disease after >= 1 line: relapses without CR2 of a EURAMOS-like population.
-SARC024 = EURAMOS
+# Phase II trials in relapsed disease (Lagmay 2016; SARC024, Davis 2019): patients enrolled at a
+# recurrence with measurable disease (cohort=relapsed), both arms on the same patients.
+RELAPSED = ["cohort=relapsed"]
 
 QUIET = ["output.progress=false", "output.events=false", "output.dashboard=false", "engine=cohort"]
 

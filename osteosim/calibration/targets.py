@@ -1,4 +1,8 @@
-"""The published figures the default model must reproduce (experiments/calibrate/targets.csv)."""
+"""The published figures the default model must reproduce (experiments/calibrate/targets.csv).
+
+Each has a role: `fit` (the calibration fits parameters to it), `derived` (a parameter was set
+from it directly, so it holds by construction) or `validate` (held out: nothing was fitted to it).
+"""
 from __future__ import annotations
 
 import math
@@ -8,12 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 TARGETS_CSV = Path(__file__).resolve().parents[2] / "experiments" / "calibrate" / "targets.csv"
+ROLES = ("fit", "derived", "validate")
 SURVIVAL_FLOOR_POINTS = 3.0   # issue 4: survival within max(published 95% CI half-width, 3 points)
 
 
 @dataclass(frozen=True)
 class Target:
     id: str
+    role: str
     endpoint: str
     years: float | None
     value: float
@@ -63,6 +69,9 @@ def load(path: Path = TARGETS_CSV) -> dict[str, Target]:
     if not path.exists():
         raise FileNotFoundError(f"calibration targets not found at {path} (it ships with the repository)")
     table = pd.read_csv(path)
-    return {row.id: Target(row.id, row.endpoint, _opt(row.timepoint_years), float(row.value), _opt(row.ci_low),
+    unknown = sorted(set(table["role"]) - set(ROLES))
+    if unknown:
+        raise ValueError(f"{path}: role {unknown} is not one of {', '.join(ROLES)}")
+    return {row.id: Target(row.id, row.role, row.endpoint, _opt(row.timepoint_years), float(row.value), _opt(row.ci_low),
                            _opt(row.ci_high), None if pd.isna(row.n) else int(row.n), str(row.source))
             for row in table.itertuples()}

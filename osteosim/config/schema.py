@@ -65,6 +65,7 @@ def choice(default: Any, *allowed: str) -> Any:
 @dataclass
 class CohortConfig:
     mode: str = choice("service", "service", "trial")
+    entry: str = choice("diagnosis", "diagnosis", "relapse")   # relapse: enrolled at a recurrence (cohort=relapsed)
     unconstrained_capacity: bool = False
     accrual_years: float = positive(hi=YEARS)
     followup_years: float = non_negative(hi=YEARS)
@@ -84,7 +85,6 @@ class CohortConfig:
     site_probabilities: dict[str, float] = mapping(0.0, 1.0)
     axial_sites: list[str] = field(default_factory=list)
     lung_nodules_mean: float = bounded(MISSING, 1.0, 100.0)
-    bilateral_fraction: float = probability()
 
 
 # ---------------------------------------------------------------- disease
@@ -93,6 +93,9 @@ class DiseaseConfig:
     micro_log10_mean_localized: float = bounded(MISSING, -10.0, 15.0)
     micro_log10_mean_metastatic: float = bounded(MISSING, -10.0, 15.0)
     micro_log10_sd: float = positive(hi=10.0)
+    micro_log10_per_log10_nodule: float = non_negative(hi=5.0)    # occult burden rises with the lung nodules
+    micro_log10_bone_extra: float = bounded(MISSING, -LOG10, LOG10)   # ... and with bone metastases
+    resistance_log10_rate: float = bounded(MISSING, -20.0, 0.0)     # log10 chance a clonogen is chemoresistant
     doubling_days_median: float = positive(hi=LONG_DAYS)
     doubling_days_sigma: float = non_negative(hi=SIGMA)
     chemosensitivity_median: float = positive(hi=LOG10)
@@ -110,19 +113,18 @@ class DiseaseConfig:
     ct_nodule_sensitivity: float = probability()
     pet_bone_sensitivity: float = probability()
     csr_probability: dict[str, float] = mapping(0.0, 1.0)
+    csr_bilateral_factor: float = probability()
     axial_primary_resectable: float = probability()
     rt_local_control: float = probability()
     relapse_site_probabilities: dict[str, float] = mapping(0.0, 1.0)
     cr2_probability: dict[str, float] = mapping(0.0, 1.0)
     cr2_factor_metastatic_at_diagnosis: float = probability()
     cr2_factor_per_log10_past_detection: float = probability()
-    cr2_cure_fraction: float = probability()
-    cr2_median_survival_days: float = positive(hi=LONG_DAYS)
-    no_cr2_median_survival_days: float = positive(hi=LONG_DAYS)
-    no_cr2_median_pfs_days: float = positive(hi=LONG_DAYS)
-    post_relapse_weibull_shape: float = bounded(MISSING, 0.2, 5.0)
-    late_relapse_years: float = non_negative(hi=YEARS)
-    late_relapse_mortality_hr: float = positive(hi=MULTIPLIER)
+    relapse_resection_log10_kill: float = non_negative(hi=LOG10)
+    lethal_log10: float = bounded(MISSING, 0.0, 15.0)
+    relapse_pfs_median_days: float = positive(hi=LONG_DAYS)
+    relapse_pfs_weibull_shape: float = bounded(MISSING, 0.2, 5.0)
+    further_line_probability: float = probability()
     second_malignancy_per_year: float = probability()
     treatment_death_per_course: float = probability()
     perioperative_death: float = probability()
@@ -265,6 +267,7 @@ class ArmConfig:
     immunotherapy_log10_kill: float = non_negative(0.0, hi=LOG10)
     post_relapse_mortality_hr: float = positive(1.0, hi=MULTIPLIER)
     relapse_pfs_hr: float = positive(1.0, hi=MULTIPLIER)
+    relapse_complete_response: float = probability(0.0)
     surveillance_imaging: str = choice("ct", *SURVEILLANCE_IMAGING)
     visits: list[ArmVisits] = field(default_factory=list)
 

@@ -118,6 +118,9 @@ def check_consistency(cfg: schema.Config) -> None:
     if d.symptom_log10 < d.detect_log10:
         raise ConfigError(f"disease.symptom_log10={_fmt(d.symptom_log10)} must be at least "
                           f"disease.detect_log10={_fmt(d.detect_log10)} (symptoms come after imaging can see disease)")
+    if d.lethal_log10 <= d.symptom_log10:
+        raise ConfigError(f"disease.lethal_log10={_fmt(d.lethal_log10)} must be above "
+                          f"disease.symptom_log10={_fmt(d.symptom_log10)} (disease causes symptoms before it kills)")
     drugs = {course.drug for course in t.neoadjuvant + t.adjuvant} | {"IE"}
     _check_keys("treatment.course_kill_weight", t.course_kill_weight, drugs)
     _check_keys("treatment.length_of_stay_days", t.length_of_stay_days, drugs)

@@ -20,7 +20,7 @@ from osteosim.model.pathway import STEP, next_step
 from osteosim.model.protocol import VISIT, Protocol, protocol_record
 from osteosim.model.record import PatientRecord, new_rows
 
-MAX_EVENTS = 256              # per patient and pathway (it logs fewer than 200), plus 3 per arm visit
+MAX_EVENTS = 256              # per patient and pathway, plus 3 per arm visit; a run that needs more runs again
 EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
 # Without an event log this engine's answer to a hold (granted at once), a wait or a release (the
 # days pass, unless that reaches the patient's death or the horizon), a log or the start of arm
@@ -161,14 +161,16 @@ def simulate_cohort(cohort, protocol: Protocol, params: DiseaseParams, seed: int
     events in time order; `engines.des.log.coded_events_frame` turns it into events.parquet rows.
     """
     max_events = MAX_EVENTS + 3 * int(protocol.visits[:, VISIT.count].sum())
-    rows = new_rows(cohort)
-    ev_day, ev_code, ev_count = run_patients(seed, cohort.horizon_day, protocol_record(protocol), protocol.visits,
-                                             params_record(params), rows, max_events if with_events else 0)
+    while True:
+        rows = new_rows(cohort)
+        ev_day, ev_code, ev_count = run_patients(seed, cohort.horizon_day, protocol_record(protocol), protocol.visits,
+                                                 params_record(params), rows, max_events if with_events else 0)
+        if not with_events or ev_count.max(initial=0) <= max_events:
+            break
+        max_events = int(ev_count.max())   # a long course after relapses: the same draws again, a larger buffer
     rec = PatientRecord(rows)
     if not with_events:
         return rec, None
-    if ev_count.max(initial=0) > max_events:
-        raise RuntimeError(f"a patient logged {ev_count.max()} events, more than the buffer's {max_events}")
     keep = np.arange(max_events)[None, :] < ev_count[:, None]
     patient = np.broadcast_to(np.arange(cohort.first_id, cohort.first_id + len(cohort))[:, None], keep.shape)
     return rec, EventBuffer(patient[keep], ev_day[keep], ev_code[keep])

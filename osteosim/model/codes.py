@@ -33,7 +33,7 @@ DEATH = coded("DeathCause", DEATH_CAUSES, blank="alive")
 # --------------------------------------------------------------- events.parquet vocabulary
 EVENTS = ("referral", "request", "start", "end", "diagnosis", "toxicity_delay", "resection", "histologic_response",
           "metastases_not_visible", "metastases_unresectable", "local_control", "end_of_treatment", "progression",
-          "relapse", "symptoms", "second_remission", "death")
+          "relapse", "symptoms", "second_remission", "death", "palliative")
 EVENT = coded("Event", EVENTS)
 STAGES = ("diagnosis", "neoadjuvant", "surgery", "metastasectomy", "adjuvant", "radiotherapy", "followup", "relapse",
           "death", "background", "arm")

@@ -22,14 +22,23 @@ def pathology_days(seed, pid, T):
 
 @nb.njit(cache=True)
 def staging(seed, pid, true_met, true_nodules, T):
-    """(staged pattern, nodules seen on CT, bilateral): CT sees each nodule, PET bone disease, or not."""
-    seen = 0
+    """(staged pattern, nodules seen on CT, bilateral): CT sees each nodule, PET bone disease, or not.
+
+    Each nodule lies in either lung with even chances (ASSUMPTION: seeding does not favour a
+    side), so bilateral disease is what more nodules look like: laterality carries prognosis
+    through the burden it goes with (and through the second thoracotomy, `metastases_resectable`).
+    """
+    seen = left = right = 0
     for i in range(true_nodules):
         if rng.uniform(seed, pid, rng.PURPOSE.staging_lung, i) < T.ct_sens:
             seen += 1
+            if rng.uniform(seed, pid, rng.PURPOSE.nodule_side, i) < 0.5:
+                left += 1
+            else:
+                right += 1
     bone_seen = (true_met == MET.extrapulmonary or true_met == MET.multisystem) and \
         rng.uniform(seed, pid, rng.PURPOSE.staging_bone, 0) < T.pet_sens
-    bilateral = seen >= 2 and rng.uniform(seed, pid, rng.PURPOSE.bilateral, 0) < T.bilateral
+    bilateral = left > 0 and right > 0
     if seen > 0 and bone_seen:
         staged = MET.multisystem
     elif seen > 0:
@@ -42,11 +51,13 @@ def staging(seed, pid, true_met, true_nodules, T):
 
 
 @nb.njit(cache=True)
-def apply_staging(state, day, true_met, staged, T, params):
-    """Overt metastases that staging found are overt; lesions staging missed stay occult, below detection."""
+def apply_staging(state, day, true_met, staged, seen, T, params):
+    """Overt metastases that staging found are overt (each lesion seen adds one lesion's burden);
+    lesions staging missed stay occult, below detection."""
     state = k.advance(state, day, params)
     if true_met != MET.none and staged != MET.none:
-        return k.with_overt(state, T.overt_dx)
+        lesions = seen + (1 if staged == MET.extrapulmonary or staged == MET.multisystem else 0)
+        return k.with_overt(state, T.overt_dx + np.log10(max(1, lesions)))
     if true_met != MET.none:
         return k.fold_invisible_overt(k.with_overt(state, params.detect - T.missed_below), day, params)
     return state
@@ -108,8 +119,13 @@ def amputation(seed, pid, T):
 
 
 @nb.njit(cache=True)
-def metastases_resectable(seed, pid, staged, T):
-    p = T.csr_lung if staged == MET.lung else T.csr_extra if staged == MET.extrapulmonary else T.csr_multi
+def metastases_resectable(seed, pid, staged, nodules, bilateral, T):
+    """Complete surgical remission of the metastases still visible: every lung nodule must come out
+    (each with the per-nodule chance; both lungs need two thoracotomies), with bone disease by pattern."""
+    if staged == MET.lung:
+        p = T.csr_lung ** nodules * (T.csr_bilateral if bilateral else 1.0)
+    else:
+        p = T.csr_extra if staged == MET.extrapulmonary else T.csr_multi
     return rng.bernoulli(seed, pid, rng.PURPOSE.resectable, 1, p)
 
 
@@ -119,18 +135,32 @@ def radiotherapy_controls(seed, pid, params):
 
 
 @nb.njit(cache=True)
-def relapse_site(seed, pid, cdf):
-    return rng.categorical(seed, pid, rng.PURPOSE.relapse_site, 0, cdf)
+def relapse_site(seed, pid, relapse, cdf):
+    """Where relapse number `relapse` (0: the first) shows."""
+    return rng.categorical(seed, pid, rng.PURPOSE.relapse_site, relapse, cdf)
 
 
 @nb.njit(cache=True)
-def second_remission(seed, pid, site, staged, log10_past_detection, T, cr2_by_site):
-    """CR2 by relapse site, less likely for patients metastatic at diagnosis and (a scenario
-    assumption, factor 1 by default) for relapses that grew further past CT's threshold before
-    they were found."""
+def second_remission(seed, pid, relapse, site, staged, log10_past_detection, T, cr2_by_site):
+    """A surgical remission of relapse number `relapse` (0: the first, CR2), by relapse site, less
+    likely for patients metastatic at diagnosis and (a scenario assumption, factor 1 by default)
+    for relapses that grew further past CT's threshold before they were found. Later relapses
+    follow the same rule (ASSUMPTION: no evidence on third remissions)."""
     p = cr2_by_site[site] * (T.cr2_factor if staged != MET.none else 1.0)
     p *= T.cr2_burden_factor ** log10_past_detection
-    return rng.bernoulli(seed, pid, rng.PURPOSE.cr2, 0, p)
+    return rng.bernoulli(seed, pid, rng.PURPOSE.cr2, relapse, p)
+
+
+@nb.njit(cache=True)
+def complete_response(seed, pid, relapse, params):
+    """The arm's relapse therapy clears disease surgery could not (its named response; 0 by default)."""
+    return rng.bernoulli(seed, pid, rng.PURPOSE.complete_response, relapse, params.complete_response)
+
+
+@nb.njit(cache=True)
+def another_line(seed, pid, line, params):
+    """After progression on line `line`, another line of treatment, or palliative care alone."""
+    return rng.bernoulli(seed, pid, rng.PURPOSE.further_line, line, params.further_line)
 
 
 @nb.njit(cache=True)

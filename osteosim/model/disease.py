@@ -26,6 +26,7 @@ class DiseaseState(NamedTuple):
     sensitivity: float     # log10 kill of one full-dose 5-week MAP cycle on bulk tumour
     primary_kill: float    # log10 kill accumulated by the primary before surgery
     detect_day: float      # first day the occult burden reached the detection threshold (inf: not yet)
+    resistant: float       # log10 occult clonogens no chemotherapy kills (Goldie-Coldman); -inf = none
 
 
 class DiseaseParams(NamedTuple):
@@ -38,39 +39,71 @@ class DiseaseParams(NamedTuple):
     good_response: float       # log10 kill on the primary that leaves < 10% viable tumour
     response_noise: float      # SD of the measurement/biology noise on histologic response
     rt_control: float          # probability radiotherapy controls a treated site
-    cr2_cure: float            # share of patients in second remission who are cured
-    cr2_median: float          # median survival (days) after relapse with second remission
-    no_cr2_median: float       # ... without second remission
-    relapse_hr: float          # arm modifier on post-relapse mortality
+    resistance: float          # log10 chance that an occult clonogen at staging is chemoresistant
+    relapse_hr: float          # arm modifier: hazard ratio of death after relapse (slows growth to the lethal burden)
     arm_kill: float            # arm modifier on micrometastatic kill
     gompertz_log_a: float      # other-cause mortality: log of the Gompertz hazard at age 0, per year
     gompertz_b: float          # ... and its rise per year of age
     immuno_kill: float         # arm modifier: log10 kill of occult disease by adjuvant immunotherapy
-    no_cr2_pfs: float          # median progression-free days after a relapse without CR2 (no active drug)
-    relapse_pfs_hr: float      # arm modifier: hazard ratio on that progression (relapse TKIs)
-    relapse_shape: float       # Weibull shape of survival after relapse
-    late_relapse_days: float   # a relapse this long after diagnosis is "late" (better prognosis)
-    late_relapse_hr: float     # hazard ratio of death after a late relapse against an early one
+    lethal: float              # log10 burden at which osteosarcoma kills
+    resection_kill: float      # log10 of occult clonogens a surgical remission of a relapse takes with the lesions
+    pfs_median: float          # median days to progression on a line of treatment for unresectable disease ...
+    pfs_shape: float           # ... and the Weibull shape of that time (phase II benchmarks)
+    further_line: float        # chance another line follows a progression (else palliative care)
+    relapse_pfs_hr: float      # arm modifier: hazard ratio of progression on the arm's relapse line
+    complete_response: float   # arm modifier: chance the arm's relapse line clears unresectable disease
     second_malignancy: float   # yearly hazard of a second malignancy after first-line treatment
 
 
 @nb.njit(cache=True)
 def initial_state(day, micro, overt, growth, sensitivity):
     """A patient's disease at referral."""
-    return DiseaseState(micro, overt, day, growth, sensitivity, 0.0, np.inf)
+    return DiseaseState(micro, overt, day, growth, sensitivity, 0.0, np.inf, -np.inf)
+
+
+@nb.njit(cache=True)
+def _log10_add(a, b):
+    hi = max(a, b)
+    if hi == -np.inf:
+        return hi
+    return hi + np.log10(10.0 ** (a - hi) + 10.0 ** (b - hi))
+
+
+@nb.njit(cache=True)
+def occult(s):
+    """log10 of all occult clonogens, sensitive and resistant."""
+    return _log10_add(s.micro, s.resistant)
+
+
+@nb.njit(cache=True)
+def burden(s):
+    """log10 of all the clonogens, occult and overt."""
+    return _log10_add(occult(s), s.overt)
 
 
 @nb.njit(cache=True)
 def advance(s, day, params):
-    """Grow both compartments exponentially up to `day`; remember when occult disease became visible."""
+    """Grow every compartment exponentially up to `day`; remember when occult disease became visible."""
     dt = day - s.day
     if dt <= 0.0:
         return s
-    grown = s.micro + s.growth * dt
+    before = occult(s)
+    grown = before + s.growth * dt
     detect_day = s.detect_day
     if detect_day == np.inf and grown >= params.detect:
-        detect_day = s.day + max(0.0, (params.detect - s.micro) / s.growth)
-    return DiseaseState(grown, s.overt + s.growth * dt, day, s.growth, s.sensitivity, s.primary_kill, detect_day)
+        detect_day = s.day + max(0.0, (params.detect - before) / s.growth)
+    return DiseaseState(s.micro + s.growth * dt, s.overt + s.growth * dt, day, s.growth, s.sensitivity, s.primary_kill,
+                        detect_day, s.resistant + s.growth * dt)
+
+
+@nb.njit(cache=True)
+def seed_resistance(s, seed, patient, params):
+    """Chemoresistant clonogens among the occult disease at staging (Goldie-Coldman: each clonogen is
+    resistant with a small chance, so their number is Poisson and a larger burden more often holds one).
+    No chemotherapy kills them: only surgery removes them, which makes cure fall steeply with burden."""
+    n = rng.poisson(seed, patient, rng.PURPOSE.resistance, 0, 10.0 ** (s.micro + params.resistance))
+    resistant = np.log10(n) if n > 0.0 else -np.inf
+    return DiseaseState(s.micro, s.overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day, resistant)
 
 
 @nb.njit(cache=True)
@@ -79,7 +112,8 @@ def chemotherapy_course(s, day, weight, intensity, before_surgery, params):
     s = advance(s, day, params)
     kill = s.sensitivity * weight * intensity
     return DiseaseState(s.micro - kill * params.micro_mult * params.arm_kill, s.overt - kill * params.overt_mult,
-            s.day, s.growth, s.sensitivity, s.primary_kill + (kill if before_surgery else 0.0), s.detect_day)
+                        s.day, s.growth, s.sensitivity, s.primary_kill + (kill if before_surgery else 0.0),
+                        s.detect_day, s.resistant)
 
 
 @nb.njit(cache=True)
@@ -96,18 +130,10 @@ def overt_disease_visible(s, day, params):
 
 
 @nb.njit(cache=True)
-def _log10_add(a, b):
-    hi = max(a, b)
-    if hi == -np.inf:
-        return hi
-    return hi + np.log10(10.0 ** (a - hi) + 10.0 ** (b - hi))
-
-
-@nb.njit(cache=True)
 def clear_overt(s, day, params):
     """Local therapy removed all overt disease."""
     s = advance(s, day, params)
-    return DiseaseState(s.micro, -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
+    return DiseaseState(s.micro, -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day, s.resistant)
 
 
 @nb.njit(cache=True)
@@ -115,20 +141,24 @@ def fold_invisible_overt(s, day, params):
     """Overt lesions below imaging are occult disease from now on."""
     s = advance(s, day, params)
     return DiseaseState(_log10_add(s.micro, s.overt), -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill,
-            s.detect_day)
+                        s.detect_day, s.resistant)
 
 
 @nb.njit(cache=True)
 def absorb_visible_occult(s, remainder):
     """Occult disease imaging now sees becomes overt disease (for local control to resect or not);
-    what stays below imaging is `remainder` log10 clonogens, tracked afresh."""
-    return DiseaseState(remainder, _log10_add(s.overt, s.micro), s.day, s.growth, s.sensitivity, s.primary_kill, np.inf)
+    what stays below imaging is `remainder` log10 clonogens, tracked afresh (resistant ones in the
+    same proportion)."""
+    total = occult(s)
+    left = min(0.0, remainder - total)
+    return DiseaseState(s.micro + left, _log10_add(s.overt, total), s.day, s.growth, s.sensitivity, s.primary_kill,
+                        np.inf, s.resistant + left)
 
 
 @nb.njit(cache=True)
 def with_overt(s, overt):
     """The state with overt disease of the given burden (staging found metastases)."""
-    return DiseaseState(s.micro, overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
+    return DiseaseState(s.micro, overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day, s.resistant)
 
 
 @nb.njit(cache=True)
@@ -138,7 +168,7 @@ def occult_visible_since(s, params):
     A burden that crossed the threshold and was then pushed back below it by chemotherapy does
     not show on a scan taken now: imaging sees the present, not the history.
     """
-    return s.detect_day if s.micro >= params.detect else np.inf
+    return s.detect_day if occult(s) >= params.detect else np.inf
 
 
 @nb.njit(cache=True)
@@ -168,14 +198,11 @@ def log10_past_detection(day, crossing, s, params):
 
 
 @nb.njit(cache=True)
-def post_relapse_clock_start(found_day, crossing, s, params):
-    """The day survival after relapse is counted from: when the relapse causes symptoms, or when
-    it was found if that is later. Finding a relapse sooner therefore adds no survival by itself
-    (no lead-time gain); earlier detection helps only through second remission.
-    """
-    if crossing == np.inf:
-        return found_day
-    return max(found_day, symptom_day(crossing, s, params))
+def _regrowth(s, day, surviving, params):
+    """(state, day `surviving` clonogens regrow to what imaging sees; inf if none survive)."""
+    if surviving == 0.0:
+        return s, np.inf
+    return s, day + (params.detect - np.log10(surviving)) / s.growth
 
 
 @nb.njit(cache=True)
@@ -184,49 +211,71 @@ def end_of_treatment_outcome(s, day, seed, patient, params):
 
     Residual overt disease or occult disease already visible means progression; otherwise an
     arm's adjuvant immunotherapy (mifamurtide runs 36 weeks from the adjuvant phase) kills
-    occult disease by its log10 kill, and the
-    surviving clonogens are Poisson and the relapse is the regrowth time from them to detection.
+    occult disease by its log10 kill (ASSUMPTION: resistant clonogens too), the surviving
+    sensitive clonogens are Poisson, and the relapse is the regrowth time from them and the
+    resistant ones to detection.
     """
     s = advance(s, day, params)
     known = progression_detectable_day(s, params)
     if known < np.inf:
         return s, known
-    s = DiseaseState(s.micro - params.immuno_kill, s.overt, s.day, s.growth, s.sensitivity, s.primary_kill, s.detect_day)
-    if s.micro >= params.detect:
+    s = DiseaseState(s.micro - params.immuno_kill, s.overt, s.day, s.growth, s.sensitivity, s.primary_kill,
+                     s.detect_day, s.resistant - params.immuno_kill)
+    if occult(s) >= params.detect:
         return s, day
     survivors = rng.poisson(seed, patient, rng.PURPOSE.clonogens, 0, 10.0 ** s.micro)
-    if survivors == 0.0:
-        return s, np.inf
-    return s, day + (params.detect - np.log10(survivors)) / s.growth
+    return _regrowth(s, day, survivors + _resistant_count(s, seed, patient, 0, params), params)
 
 
 @nb.njit(cache=True)
-def post_relapse_survival_days(cr2, days_since_diagnosis, seed, patient, params):
-    """Days from the start of the post-relapse clock (`post_relapse_clock_start`) to death from
-    osteosarcoma (inf = cured after second remission).
+def _resistant_count(s, seed, patient, index, params):
+    """The resistant clonogens as a whole number (Poisson once a kill has made their expected number fractional)."""
+    if s.resistant == -np.inf:
+        return 0.0
+    return rng.poisson(seed, patient, rng.PURPOSE.resistant_survivors, index, 10.0 ** s.resistant)
 
-    Weibull survival by CR2 status (shape 1 = exponential; above 1, deaths cluster later), with
-    the arm's mortality hazard ratio, and that of a late relapse, acting proportionally; a
-    fraction of patients in second remission are cured.
+
+@nb.njit(cache=True)
+def lethal_day(s, params):
+    """The day disease nobody can remove reaches the lethal burden, growing at the patient's own rate.
+
+    Death after a relapse without remission is therefore set by the tumour, not by when it was
+    found: finding a relapse sooner adds no survival by itself (no lead-time gain), and a fast-
+    growing (early) relapse kills sooner than a slow (late) one. The arm's post-relapse hazard
+    ratio slows that growth in proportion (an accelerated-failure reading of a hazard ratio).
     """
-    if cr2:
-        if rng.bernoulli(seed, patient, rng.PURPOSE.post_relapse, 0, params.cr2_cure):
-            return np.inf
-        median = params.cr2_median
-    else:
-        median = params.no_cr2_median
-    shape = params.relapse_shape
-    hr = params.relapse_hr * (params.late_relapse_hr if days_since_diagnosis >= params.late_relapse_days
-                                 else 1.0)
-    e = rng.exponential(seed, patient, rng.PURPOSE.post_relapse, 1, 1.0) / hr
-    return median * (e / np.log(2.0)) ** (1.0 / shape)
+    return s.day + max(0.0, params.lethal - burden(s)) / (s.growth * params.relapse_hr)
 
 
 @nb.njit(cache=True)
-def post_relapse_progression_days(seed, patient, params):
-    """Days from the start of second-line therapy to progression, without CR2 (exponential, arm's HR)."""
-    mean = params.no_cr2_pfs / np.log(2.0) / params.relapse_pfs_hr
-    return rng.exponential(seed, patient, rng.PURPOSE.post_relapse, 2, mean)
+def remission(s, day, params):
+    """A relapse put into remission: the visible lesions go, with `resection_kill` log10 of the
+    occult disease around them (sensitive and resistant alike); what stays behind scales with
+    what was there."""
+    s = advance(s, day, params)
+    sensitive = _log10_add(s.micro, s.overt)
+    return DiseaseState(sensitive - params.resection_kill, -np.inf, s.day, s.growth, s.sensitivity, s.primary_kill,
+                        np.inf, s.resistant - params.resection_kill)
+
+
+@nb.njit(cache=True)
+def after_remission(s, day, relapse, seed, patient, params):
+    """(state, day the next relapse becomes detectable; inf = cured) when the treatment of a
+    remission ends: the surviving occult clonogens (Poisson) regrow to what imaging sees."""
+    s = advance(s, day, params)
+    if occult(s) >= params.detect:
+        return s, day
+    survivors = rng.poisson(seed, patient, rng.PURPOSE.relapse_clonogens, relapse, 10.0 ** s.micro)
+    return _regrowth(s, day, survivors + _resistant_count(s, seed, patient, relapse + 1, params), params)
+
+
+@nb.njit(cache=True)
+def progression_days(line, hr, seed, patient, params):
+    """Days from the start of a line of treatment for disease that could not be removed to its
+    progression: Weibull with the phase II benchmarks' median and shape; the line's hazard ratio
+    (the arm's relapse drug on its line, else 1) acts proportionally."""
+    e = rng.exponential(seed, patient, rng.PURPOSE.relapse_progression, line, 1.0) / hr
+    return params.pfs_median * (e / np.log(2.0)) ** (1.0 / params.pfs_shape)
 
 
 @nb.njit(cache=True)

@@ -5,7 +5,6 @@ import numpy as np
 
 from osteosim.config.schema import ArmConfig, DiseaseConfig
 from osteosim.model.disease import DiseaseParams
-from osteosim.model.population import DAYS_PER_YEAR
 
 
 def disease_vector(d: DiseaseConfig, arm: ArmConfig) -> DiseaseParams:
@@ -19,19 +18,19 @@ def disease_vector(d: DiseaseConfig, arm: ArmConfig) -> DiseaseParams:
         good_response=d.good_response_log10_kill,
         response_noise=d.response_noise_sd,
         rt_control=d.rt_local_control,
-        cr2_cure=d.cr2_cure_fraction,
-        cr2_median=d.cr2_median_survival_days,
-        no_cr2_median=d.no_cr2_median_survival_days,
+        resistance=d.resistance_log10_rate,
         relapse_hr=arm.post_relapse_mortality_hr,
         arm_kill=arm.micro_kill_multiplier,
         gompertz_log_a=d.other_death_gompertz_log_a,
         gompertz_b=d.other_death_gompertz_b,
         immuno_kill=arm.immunotherapy_log10_kill,
-        no_cr2_pfs=d.no_cr2_median_pfs_days,
+        lethal=d.lethal_log10,
+        resection_kill=d.relapse_resection_log10_kill,
+        pfs_median=d.relapse_pfs_median_days,
+        pfs_shape=d.relapse_pfs_weibull_shape,
+        further_line=d.further_line_probability,
         relapse_pfs_hr=arm.relapse_pfs_hr,
-        relapse_shape=d.post_relapse_weibull_shape,
-        late_relapse_days=DAYS_PER_YEAR * d.late_relapse_years,
-        late_relapse_hr=d.late_relapse_mortality_hr,
+        complete_response=arm.relapse_complete_response,
         second_malignancy=d.second_malignancy_per_year,
     )
     return DiseaseParams(**{name: float(value) for name, value in named.items()})   # one type for Numba

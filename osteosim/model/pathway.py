@@ -103,14 +103,15 @@ def next_step(seed, horizon, P, params, row, quiet=0, until=np.inf):
                     return step
                 row.clock = clock
             continue
-        row.stage = _following(at, row)
+        row.stage = _following(at, row, P)
         row.pc = 0
 
 
 @nb.njit(cache=True)
-def _following(at, row):
-    """The stage after `at`: relapse care as soon as a relapse or progression is found."""
-    relapsed = not np.isnan(row.relapse_day)
+def _following(at, row, P):
+    """The stage after `at`: relapse care as soon as a relapse or progression is found (at once for
+    patients who enter at a recurrence)."""
+    relapsed = not np.isnan(row.relapse_day) or (at == AT.diagnosis and P.entry_relapse != 0.0)
     if at == AT.relapse_care or (at == AT.survivorship and not relapsed):
         return AT.over
     if relapsed:
@@ -126,6 +127,9 @@ def diagnosis(seed, P, params, row):
     if pc == 0:
         return _then(row, 1, _step(STEP.wait, row.arrival - row.clock))
     if pc == 1:
+        if P.entry_relapse != 0.0:      # enrolled at a recurrence: straight to relapse care
+            row.diagnosis_day = row.clock
+            return _then(row, 5, _step(STEP.log, stage=STAGE.diagnosis, event=EVENT.referral))
         return _then(row, 2, _step(STEP.log, stage=STAGE.diagnosis, event=EVENT.referral))
     if pc == 2:      # the diagnostic services in turn: item 0 imaging, 1 biopsy, 2 pathology
         return _then(row, 3, _step(STEP.hold, resource=RESOURCE.imaging + row.nth, stage=STAGE.diagnosis))
@@ -137,7 +141,8 @@ def diagnosis(seed, P, params, row):
     if pc == 4:
         staged, seen, bilateral = dec.staging(seed, pid, row.true_met, row.true_nodules, P)
         row.met_status, row.n_lung_nodules, row.bilateral = staged, seen, 1 if bilateral else 0
-        keep_disease(row, dec.apply_staging(disease_of(row), row.clock, row.true_met, staged, P, params))
+        state = dec.apply_staging(disease_of(row), row.clock, row.true_met, staged, seen, P, params)
+        keep_disease(row, k.seed_resistance(state, seed, pid, params))
         row.diagnosis_day = row.clock
         return _then(row, 5, _step(STEP.log, stage=STAGE.diagnosis, event=EVENT.diagnosis,
                                    detail=DETAIL_OF_MET[staged]))
@@ -249,9 +254,9 @@ def local_control(seed, P, params, row):
             if not visible:
                 keep_disease(row, k.fold_invisible_overt(state, row.clock, params))
                 return _then(row, 10, _step(STEP.log, stage=STAGE.metastasectomy, event=EVENT.metastases_not_visible))
-            if not dec.metastases_resectable(seed, pid, staged, P):
+            if not dec.metastases_resectable(seed, pid, staged, row.n_lung_nodules, row.bilateral != 0, P):
                 row.cleared = 0
-                if staged == MET.extrapulmonary or staged == MET.multisystem:
+                if staged == MET.extrapulmonary:   # bone lesions can be irradiated; lung nodules left behind cannot
                     row.needs_rt = 1
                 return _then(row, 10, _step(STEP.log, stage=STAGE.metastasectomy, event=EVENT.metastases_unresectable,
                                             detail=DETAIL_OF_MET[staged]))
@@ -334,7 +339,7 @@ def survivorship(seed, horizon, P, params, row):
         if pc == 2:
             return _then(row, 3, _step(STEP.log, stage=STAGE.followup, event=EVENT.symptoms))
         if pc == 3:
-            return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf), STAGE.followup))
+            return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, 0, P.relapse_site_cdf), STAGE.followup))
         if pc == 4:
             return _then(row, 5, _step(STEP.hold, resource=RESOURCE.followup_clinic, stage=STAGE.followup))
         if pc == 5:
@@ -342,8 +347,8 @@ def survivorship(seed, horizon, P, params, row):
             return _then(row, 6, _step(STEP.release, P.clinic, RESOURCE.followup_clinic, STAGE.followup))
         if pc == 6:
             if row.found:
-                return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, P.relapse_site_cdf),
-                                                    STAGE.followup))
+                return _then(row, FINISHED, relapse_found(row, dec.relapse_site(seed, pid, 0, P.relapse_site_cdf),
+                                                          STAGE.followup))
             row.pc = 1
             continue      # the next course or visit
         return _step(STEP.done)
@@ -351,52 +356,107 @@ def survivorship(seed, horizon, P, params, row):
 
 @nb.njit(cache=True)
 def relapse_care(seed, P, params, row):
-    """After a relapse or progression: a second surgical remission when it is resectable, then
-    second-line chemotherapy (course by course, row.nth); survival counts from symptoms (no
-    lead-time gain from finding a relapse sooner)."""
+    """The course after a relapse, a first-line progression or entry at a recurrence (row.relapses counts them).
+
+    Where the disease can be removed (a surgical remission, or a complete response to the arm's
+    relapse therapy) second-line courses follow (after the first relapse only), and the surviving
+    occult clonogens decide between cure and the next relapse, which comes round this stage again. Where it cannot, lines of
+    treatment run until progression (the first line is the arm's), then palliative care, and the
+    patient dies when the disease reaches the lethal burden.
+    """
     while True:
         pc, pid = row.pc, row.pid
         if pc == 0:
-            return _then(row, 1, _step(STEP.visits, row.relapse_day, detail=PHASE.relapse))
-        if pc == 1:
-            state, site = disease_of(row), int(row.relapse_site)
-            grown = k.log10_past_detection(row.clock, row.relapse_seen, state, params)
-            cr2 = dec.second_remission(seed, pid, site, row.met_status, grown, P, P.cr2_by_site)
-            row.cr2 = 1.0 if cr2 else 0.0
-            since = k.post_relapse_clock_start(row.clock, row.relapse_seen, state, params)
-            survival = k.post_relapse_survival_days(cr2, since - row.diagnosis_day, seed, pid, params)
-            return _then(row, 2, _step(STEP.dies, since + survival, detail=DEATH.osteosarcoma))
-        if pc == 2:
+            if row.relapses == 0:
+                return _then(row, 1, _step(STEP.visits, row.clock, detail=PHASE.relapse))
+            pc = 1
+        if pc == 1:      # a relapse found today: can it be removed?
+            nth = row.relapses
+            row.relapses = nth + 1
             row.nth = 0
-            if row.cr2 == 1.0:
+            state = k.advance(disease_of(row), row.clock, params)
+            entered = P.entry_relapse != 0.0 and nth == 0
+            if entered:      # measurable disease, as phase II trials enrol it (ASSUMPTION: at the symptom burden)
+                state = k.with_overt(state, params.symptom)
+                removed = False
+            else:
+                grown = k.log10_past_detection(row.clock, row.relapse_seen, state, params)
+                removed = dec.second_remission(seed, pid, nth, int(row.relapse_site), row.met_status, grown, P,
+                                               P.cr2_by_site)
+            responded = not removed and dec.complete_response(seed, pid, nth, params)
+            if nth == 0:
+                row.cr2 = 1.0 if (removed or responded) else 0.0
+            keep_disease(row, state)
+            row.found = 1 if (removed or responded) else 0
+            if removed:
                 site = int(row.relapse_site)
                 row.theatre = RESOURCE.theatre_thoracic if site in LUNG_RELAPSE_SITES else RESOURCE.theatre_ortho
-                return _then(row, 3, _step(STEP.wait, P.relapse_surgery))
-            pc = 6
+                return _then(row, 2, _step(STEP.wait, P.relapse_surgery))
+            if responded:
+                keep_disease(row, k.remission(state, row.clock, params))
+                return _then(row, 5, _step(STEP.log, stage=STAGE.relapse, event=EVENT.second_remission,
+                                           detail=DETAIL.none))
+            row.line += 1
+            row.progress_day = row.clock + k.progression_days(row.line, params.relapse_pfs_hr, seed, pid, params)
+            return _then(row, 5 if not entered else 11, _step(STEP.dies, k.lethal_day(state, params),
+                                                              detail=DEATH.osteosarcoma))
+        if pc == 2:
+            return _then(row, 3, _step(STEP.hold, resource=row.theatre, stage=STAGE.relapse))
         if pc == 3:
-            return _then(row, 4, _step(STEP.hold, resource=row.theatre, stage=STAGE.relapse))
+            keep_disease(row, k.remission(disease_of(row), row.clock, params))
+            return _then(row, 4, _step(STEP.release, P.met_session, row.theatre, STAGE.relapse))
         if pc == 4:
-            return _then(row, 5, _step(STEP.release, P.met_session, row.theatre, STAGE.relapse))
-        if pc == 5:
-            return _then(row, 6, _step(STEP.log, stage=STAGE.relapse, event=EVENT.second_remission,
+            return _then(row, 5, _step(STEP.log, stage=STAGE.relapse, event=EVENT.second_remission,
                                        detail=DETAIL_OF_SITE[int(row.relapse_site)]))
-        if pc == 6:      # second-line courses
-            if row.nth >= int(P.second_line_n):
-                return _then(row, FINISHED, _step(STEP.done))
-            if row.nth:
-                return _then(row, 7, _step(STEP.wait, P.second_line_interval))
-            pc = 7
+        if pc == 5:      # second-line courses (course row.nth), at the first relapse only; without remission,
+            # only until progression (ASSUMPTION: later relapses get other drugs, whose kill is not credited)
+            if row.nth >= int(P.second_line_n) or row.relapses > 1 or (
+                    row.found == 0 and row.clock + (P.second_line_interval if row.nth else 0.0) >= row.progress_day):
+                pc = 9 if row.found else 11
+            elif row.nth:
+                return _then(row, 6, _step(STEP.wait, P.second_line_interval))
+            else:
+                pc = 6
+        if pc == 6:
+            return _then(row, 7, _step(STEP.hold, resource=RESOURCE.chemo_bed, stage=STAGE.relapse))
         if pc == 7:
-            return _then(row, 8, _step(STEP.hold, resource=RESOURCE.chemo_bed, stage=STAGE.relapse))
-        if pc == 8:
             doses.give_second_line(row, P)
-            return _then(row, 9, _step(STEP.release, P.ie_stay, RESOURCE.chemo_bed, STAGE.relapse))
-        if pc == 9:
-            if dec.dies_of_second_line_course(seed, pid, row.nth, P):
+            keep_disease(row, k.chemotherapy_course(disease_of(row), row.clock, P.ie_weight, 1.0, False, params))
+            return _then(row, 8, _step(STEP.release, P.ie_stay, RESOURCE.chemo_bed, STAGE.relapse))
+        if pc == 8:
+            if dec.dies_of_second_line_course(seed, pid, row.ie_courses, P):
                 return _step(STEP.treatment_death)
+            row.ie_courses += 1
             row.nth += 1
-            row.pc = 6
-            continue      # the next course or visit
+            row.pc = 5
+            continue
+        if pc == 9:      # the remission's treatment is over: cured, or the next relapse regrows
+            state, row.relapse_seen = k.after_remission(disease_of(row), row.clock, row.relapses - 1, seed, pid, params)
+            keep_disease(row, state)
+            if row.relapse_seen == np.inf:
+                return _then(row, FINISHED, _step(STEP.done))
+            return _then(row, 10, _step(STEP.wait, max(0.0, row.relapse_seen - row.clock)))
+        if pc == 10:     # found when it reaches what imaging sees (ASSUMPTION: close imaging after a relapse)
+            site = dec.relapse_site(seed, pid, row.relapses, P.relapse_site_cdf)
+            row.relapse_site = site
+            if np.isnan(row.progression_after_relapse_day):
+                row.progression_after_relapse_day = row.clock
+            return _then(row, 1, _step(STEP.log, stage=STAGE.relapse, event=EVENT.relapse, detail=DETAIL_OF_SITE[site]))
+        if pc == 11:     # a line of treatment until it progresses
+            return _then(row, 12, _step(STEP.wait, max(0.0, row.progress_day - row.clock)))
+        if pc == 12:
+            if np.isnan(row.progression_after_relapse_day):
+                row.progression_after_relapse_day = row.clock
+            return _then(row, 13, _step(STEP.log, stage=STAGE.relapse, event=EVENT.progression,
+                                        detail=DETAIL.progression))
+        if pc == 13:
+            if dec.another_line(seed, pid, row.line, params):
+                row.line += 1
+                row.progress_day = row.clock + k.progression_days(row.line, 1.0, seed, pid, params)
+                row.pc = 11
+                continue
+            row.palliative_day = row.clock
+            return _then(row, FINISHED, _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative))
         return _step(STEP.done)
 
 
@@ -414,7 +474,8 @@ def relapse_found(row, site, stage):
 def disease_of(row):
     """The patient's disease as the kernels take it."""
     return k.DiseaseState(row.disease_micro, row.disease_overt, row.disease_day, row.disease_growth,
-                          row.disease_sensitivity, row.disease_primary_kill, row.disease_detect_day)
+                          row.disease_sensitivity, row.disease_primary_kill, row.disease_detect_day,
+                          row.disease_resistant)
 
 
 @nb.njit(cache=True)
@@ -423,3 +484,4 @@ def keep_disease(row, s):
     row.disease_micro, row.disease_overt, row.disease_day = s.micro, s.overt, s.day
     row.disease_growth, row.disease_sensitivity = s.growth, s.sensitivity
     row.disease_primary_kill, row.disease_detect_day = s.primary_kill, s.detect_day
+    row.disease_resistant = s.resistant

@@ -101,6 +101,21 @@ def _lung_nodules(cfg: CohortConfig, seed: int, ids: np.ndarray, met: np.ndarray
     return np.where(has_lung, 1 + extra, 0).astype(np.int32)
 
 
+def occult_mean(disease: DiseaseConfig, met: np.ndarray, nodules: np.ndarray) -> np.ndarray:
+    """Mean log10 occult burden by the metastatic pattern a patient truly has (DESIGN §3).
+
+    Seeding that left more lung nodules left proportionally more occult disease (log10 burden
+    rises by `micro_log10_per_log10_nodule` per log10 nodule: 1 is proportional), and bone
+    metastases add `micro_log10_bone_extra`: the gradients by nodule count, laterality and site
+    follow from this burden and from what surgery can remove, not from a hazard ratio per subgroup.
+    """
+    bone = (met == MET.extrapulmonary) | (met == MET.multisystem)
+    metastatic = (disease.micro_log10_mean_metastatic
+                  + disease.micro_log10_per_log10_nodule * np.log10(np.maximum(nodules, 1))
+                  + np.where(bone, disease.micro_log10_bone_extra, 0.0))
+    return np.where(met == MET.none, disease.micro_log10_mean_localized, metastatic)
+
+
 def sample(cfg: CohortConfig, disease: DiseaseConfig, seed: int) -> Cohort:
     """Draw the whole cohort of one replication."""
     arrivals = arrival_days(cfg, seed)
@@ -115,7 +130,7 @@ def sample_chunk(cfg: CohortConfig, disease: DiseaseConfig, seed: int, arrivals:
     site = _categorical(rng.uniform_array(seed, ids, rng.PURPOSE.site, 0), list(cfg.site_probabilities.values()))
     axial_idx = [sites.index(s) for s in cfg.axial_sites]
     met = _met_patterns(cfg, seed, ids)
-    micro_mean = np.where(met == MET.none, disease.micro_log10_mean_localized, disease.micro_log10_mean_metastatic)
+    nodules = _lung_nodules(cfg, seed, ids, met)
     doubling = disease.doubling_days_median * np.exp(disease.doubling_days_sigma * rng.normal_array(seed, ids, rng.PURPOSE.growth, 0))
     return Cohort(
         arrival_day=arrivals[lo:hi],
@@ -124,10 +139,10 @@ def sample_chunk(cfg: CohortConfig, disease: DiseaseConfig, seed: int, arrivals:
         site=site,
         axial=np.isin(site, axial_idx),
         true_met=met,
-        true_nodules=_lung_nodules(cfg, seed, ids, met),
+        true_nodules=nodules,
         # occult means below imaging: the burden is truncated at the detection threshold
-        micro_log10=_truncated_normal(seed, ids, rng.PURPOSE.micro_burden, micro_mean, disease.micro_log10_sd,
-                                      -np.inf, disease.detect_log10),
+        micro_log10=_truncated_normal(seed, ids, rng.PURPOSE.micro_burden, occult_mean(disease, met, nodules),
+                                      disease.micro_log10_sd, -np.inf, disease.detect_log10),
         growth=np.log10(2.0) / doubling,
         sensitivity=disease.chemosensitivity_median
         * np.exp(disease.chemosensitivity_sigma * rng.normal_array(seed, ids, rng.PURPOSE.chemosens, 0)),

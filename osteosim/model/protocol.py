@@ -43,13 +43,13 @@ class Scalars(NamedTuple):
     ie_stay: float                 # stay of an ifosfamide/etoposide course
     trm: float                     # treatment death per course
     periop: float                  # death per operation
-    csr_lung: float                # chance visible metastases are resectable, by staged pattern
-    csr_extra: float
+    csr_lung: float                # chance one visible lung nodule is completely resected (all must be)
+    csr_bilateral: float           # ... times this when both lungs need a thoracotomy
+    csr_extra: float               # chance visible metastases are completely resected, by staged pattern
     csr_multi: float
     axial_resectable: float        # chance an axial primary is resectable
     ct_sens: float                 # CT sees each lung nodule with this chance
     pet_sens: float                # PET / bone scan sees bone metastases with this chance
-    bilateral: float               # share of patients with >= 2 nodules whose nodules are bilateral
     overt_dx: float                # log10 burden of metastases staging found
     cr2_factor: float              # CR2 chance factor for patients metastatic at diagnosis
     neoadjuvant: float             # 1: the arm gives neoadjuvant chemotherapy
@@ -58,6 +58,8 @@ class Scalars(NamedTuple):
     surveillance_blind: float      # log10 a relapse grows past CT's threshold before follow-up imaging sees it
     cr2_burden_factor: float       # CR2 chance factor per log10 grown past detection before it was found
     ie_ifosfamide: float           # g/m2 of ifosfamide in one second-line IE course
+    ie_weight: float               # share of a MAP cycle's kill one IE course gives
+    entry_relapse: float           # 1: patients enter at a recurrence (cohort.entry=relapse)
 
 
 VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
@@ -138,12 +140,12 @@ def pack_scalars(cfg: Config) -> Scalars:
         trm=d.treatment_death_per_course,
         periop=d.perioperative_death,
         csr_lung=d.csr_probability["lung"],
+        csr_bilateral=d.csr_bilateral_factor,
         csr_extra=d.csr_probability["extrapulmonary"],
         csr_multi=d.csr_probability["multisystem"],
         axial_resectable=d.axial_primary_resectable,
         ct_sens=d.ct_nodule_sensitivity,
         pet_sens=d.pet_bone_sensitivity,
-        bilateral=cfg.cohort.bilateral_fraction,
         overt_dx=d.overt_log10_at_diagnosis,
         cr2_factor=d.cr2_factor_metastatic_at_diagnosis,
         neoadjuvant=arm.neoadjuvant_chemotherapy,
@@ -152,6 +154,8 @@ def pack_scalars(cfg: Config) -> Scalars:
         surveillance_blind=d.xray_detect_log10_above_ct if arm.surveillance_imaging == "xray" else 0.0,
         cr2_burden_factor=d.cr2_factor_per_log10_past_detection,
         ie_ifosfamide=t.course_doses.ifosfamide_g_m2["IE"],
+        ie_weight=t.course_kill_weight["IE"],
+        entry_relapse=cfg.cohort.entry == "relapse",
     )
     return Scalars(**{name: float(value) for name, value in named.items()})
 

@@ -12,7 +12,8 @@ from osteosim.model.disease import DiseaseState
 DOSE_COLUMNS = ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2")
 LATE_EFFECT_COLUMNS = ("heart_failure_day", "hearing_loss_day", "kidney_damage_day", "prosthesis_failure_day")
 DAY_COLUMNS = ("diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day", "adjuvant_start_day",
-               "rt_start_day", "end_of_treatment_day", "relapse_day", "death_day")
+               "rt_start_day", "end_of_treatment_day", "relapse_day", "progression_after_relapse_day", "palliative_day",
+               "death_day")
 OUTPUT_FIELDS = (
     [(name, np.float64) for name in DAY_COLUMNS]
     + [("met_status", np.int64),       # staged pattern (codes.MET_PATTERNS)
@@ -22,7 +23,8 @@ OUTPUT_FIELDS = (
        ("good_response", np.float64),  # 1/0, NaN when not assessed
        ("csr", np.float64),            # 1: complete surgical remission
        ("relapse_site", np.float64),   # code in codes.SITES, -1 = none
-       ("cr2", np.float64)]            # 1/0, NaN without relapse
+       ("cr2", np.float64),            # 1/0, NaN without relapse
+       ("relapses", np.int64)]         # relapses (and first-line progressions) found, the first included
     + [(name, np.float64) for name in DOSE_COLUMNS])   # cumulative doses of the courses given (model.doses)
 EXPOSURE_DAYS = ("doxorubicin_first_day", "cisplatin_last_day", "ifosfamide_last_day")   # NaN: never given
 PATIENT_FIELDS = [("pid", np.int64), ("arrival", np.float64), ("age", np.float64), ("axial", np.int64),
@@ -35,7 +37,10 @@ WORKING_FIELDS = (                    # the pathway's place and working memory b
        ("needs_rt", np.int64), ("resected", np.int64), ("cleared", np.int64), ("found", np.int64),
        ("theatre", np.int64), ("anchor", np.float64), ("block_shift", np.float64), ("protocol_day", np.float64),
        ("course_delay", np.float64), ("course_intensity", np.float64), ("course_stay", np.float64),
-       ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64)]
+       ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64),
+       ("line", np.int64),             # the line of treatment of disease that could not be removed (model.pathway)
+       ("progress_day", np.float64),   # ... and the day it progresses
+       ("ie_courses", np.int64)]       # second-line courses given so far (keys their treatment deaths)
     + [(name, np.float64) for name in EXPOSURE_DAYS])      # when the late effects' exposures began or ended
 PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
 
@@ -52,7 +57,7 @@ def new_rows(cohort) -> np.ndarray:
     rows["true_met"], rows["true_nodules"] = cohort.true_met, cohort.true_nodules
     rows["disease_micro"], rows["disease_overt"], rows["disease_day"] = cohort.micro_log10, -np.inf, cohort.arrival_day
     rows["disease_growth"], rows["disease_sensitivity"] = cohort.growth, cohort.sensitivity
-    rows["disease_primary_kill"], rows["disease_detect_day"] = 0.0, np.inf
+    rows["disease_primary_kill"], rows["disease_detect_day"], rows["disease_resistant"] = 0.0, np.inf, -np.inf
     return rows.view(np.recarray)   # rows[i].field also in plain Python (benchmarks run the model interpreted)
 
 
@@ -74,6 +79,7 @@ class PatientRecord:
         self.csr = rows["csr"] == 1.0
         self.relapse_site = rows["relapse_site"].astype(np.int8)
         self.cr2 = rows["cr2"].copy()
+        self.relapses = rows["relapses"].astype(np.int32)
         self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
         for name in DOSE_COLUMNS + EXPOSURE_DAYS:
             setattr(self, name, rows[name].copy())

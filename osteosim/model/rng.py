@@ -28,7 +28,14 @@ PURPOSES = ("arrival", "age", "sex", "site", "met_true", "met_pattern", "nodules
             "randomisation",        # allocation of simulated trial patients (analysis.trials)
             "operation_death",      # death after an operation (index: which operation)
             "second_line_death",    # death during a second-line course (index: the course)
-            "late_effect")          # late effects after the pathway (model.late_effects; index: which effect)
+            "late_effect",          # late effects after the pathway (model.late_effects; index: which effect)
+            "nodule_side",          # which lung a lung nodule is in (index: the nodule)
+            "relapse_progression",  # progression on a line of treatment after a relapse (index: the line)
+            "further_line",         # whether another line follows a progression (index: the line)
+            "complete_response",    # the arm's relapse therapy clears unresectable disease (index: the relapse)
+            "relapse_clonogens",    # occult clonogens surviving a later remission (index: the relapse)
+            "resistance",           # chemoresistant clonogens at staging (model.disease.seed_resistance)
+            "resistant_survivors")  # resistant clonogens left when a treatment ends (index: 0 first line, k+1 relapse k)
 PURPOSE = namedtuple("Purpose", PURPOSES)(*range(1, len(PURPOSES) + 1))
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients

@@ -13,7 +13,7 @@ PATIENT_COLUMNS = (
     "replication", "arm", "patient_id", "arrival_day", "age_years", "sex", "primary_site", "met_status",
     "n_lung_nodules", "bilateral", "diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day",
     "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "good_response", "csr", "relapse_day",
-    "relapse_site", "cr2", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
+    "relapse_site", "cr2", "relapses", "progression_after_relapse_day", "palliative_day", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
 ) + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS
 RELAPSE_SITES = ("",) + SITES
@@ -26,9 +26,11 @@ def _nullable_bool(values: np.ndarray) -> pd.arrays.BooleanArray:
 
 def survival_columns(rec: PatientRecord, horizon: float) -> dict[str, np.ndarray]:
     """EFS and OS from diagnosis: EFS ends at the first relapse, progression, second malignancy or
-    death (DESIGN §5)."""
+    death (DESIGN §5). For patients who enter at a recurrence (cohort=relapsed) diagnosis is the
+    entry and the first progression ends EFS (the phase II trials' EFS or PFS)."""
     followup_end = np.fmin(rec.death_day, horizon)
-    first_event = np.fmin(np.fmin(rec.relapse_day, rec.second_malignancy_day), rec.death_day)
+    first_event = np.fmin(np.fmin(np.fmin(rec.relapse_day, rec.progression_after_relapse_day),
+                                  rec.second_malignancy_day), rec.death_day)
     return {
         "followup_end_day": followup_end,
         "efs_days": np.fmin(first_event, horizon) - rec.diagnosis_day,
@@ -55,6 +57,7 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "csr": rec.csr,
         "relapse_site": pd.Categorical.from_codes(rec.relapse_site.astype(np.int8) + 1, list(RELAPSE_SITES)),
         "cr2": _nullable_bool(rec.cr2),
+        "relapses": rec.relapses,
         "second_malignancy_day": rec.second_malignancy_day,
         "death_cause": pd.Categorical.from_codes(rec.death_cause, list(DEATH_CAUSES)),
     }
