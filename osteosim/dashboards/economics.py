@@ -1,7 +1,8 @@
-"""The health-economics page of a PSA (experiments/psa): the cost-effectiveness plane, the CEAC with
-its acceptability frontier, the efficiency frontier, EVPI and EVPPI by parameter group, and the
-one-way tornado. Text reaches the page only through osteosim.dashboards.page (arm and parameter
-names are user input)."""
+"""Health economics on the page: the run dashboard's section (each arm's mean discounted cost and QALYs,
+and the paired comparison with the reference, from summary.json alone), and the page of a PSA
+(experiments/psa): the cost-effectiveness plane, the CEAC with its acceptability frontier, the
+efficiency frontier, EVPI and EVPPI by parameter group, and the one-way tornado. Text reaches the page
+only through osteosim.dashboards.page (arm and parameter names are user input)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,56 @@ import plotly.graph_objects as go
 
 from osteosim.dashboards.page import (PALETTE, figure_html, heading, html_page, html_table, label, no_data,
                                       paragraph, style)
+
+
+def economics_section(economics: dict) -> str:
+    """The run dashboard's Health economics section, from summary.json's "economics"."""
+    settings = economics.get("settings", {})
+    currency = settings.get("currency", "")
+    rows = {(r["arm"], r["kpi"]): r for r in economics.get("by_arm", [])}
+    arms = list(dict.fromkeys(arm for arm, _ in rows))
+    if not arms:
+        return no_data("no patients priced")
+    means = pd.DataFrame([{"arm": arm, **{f"{m}{part}": (rows.get((arm, m)) or {}).get(key)
+                                          for m in ("cost_disc", "qalys_disc") for part, key in
+                                          (("", "mean"), ("_low", "ci_low"), ("_high", "ci_high"))}}
+                          for arm in arms])
+    fig = go.Figure()
+    for j, r in enumerate(means.itertuples()):
+        err = lambda mid, lo, hi: dict(type="data", symmetric=False, array=[(hi - mid) if hi is not None else 0],  # noqa: E731
+                                       arrayminus=[(mid - lo) if lo is not None else 0])
+        fig.add_scatter(x=[r.qalys_disc], y=[r.cost_disc], mode="markers", name=label(r.arm),
+                        marker=dict(size=11, color=PALETTE[j % len(PALETTE)]),
+                        error_x=err(r.qalys_disc, r.qalys_disc_low, r.qalys_disc_high),
+                        error_y=err(r.cost_disc, r.cost_disc_low, r.cost_disc_high))
+    style(fig, f"Mean discounted cost and QALYs per patient, by arm<br>{label(settings.get('name', ''))}: costs "
+               f"{100 * settings.get('discount_costs', 0):g}%, effects {100 * settings.get('discount_effects', 0):g}% a "
+               f"year; bars: 95% CI over replications", xaxis_title="QALYs (discounted)",
+          yaxis_title=f"Cost ({label(currency)}, discounted)")
+    body = [paragraph(f"Perspective: {settings.get('perspective', '')}; {currency} at {settings.get('price_year', '')} "
+                      f"prices; discounting {settings.get('discounting', '')}; carer QALYs "
+                      f"{'included' if settings.get('carer_qalys') else 'not included'}."),
+            figure_html(fig, "economics_means", means)]
+    if economics.get("note"):
+        body.append(paragraph(f"Note: {economics['note']}."))
+    incremental = economics.get("incremental", [])
+    if incremental:
+        thresholds = list(incremental[0]["nmb_disc"])
+        table = pd.DataFrame([{
+            "arm": r["arm"], "reference": r["reference"],
+            "cost": _ci(r["cost_disc"], ",.0f"), "qalys": _ci(r["qalys_disc"], ".3f"),
+            "icer": f"{r['icer']:,.0f}" if r["icer"] is not None else r["icer_meaning"],
+            **{f"nmb {t}": _ci(r["nmb_disc"][t], ",.0f") for t in thresholds}} for r in incremental])
+        body.append(html_table(table, ["arm", "against", f"incremental cost ({currency})", "incremental QALYs",
+                                       f"ICER ({currency}/QALY)"] + [f"incremental NMB at {t}" for t in thresholds],
+                               left=(0, 1, 4)))
+    return "\n".join(body)
+
+
+def _ci(row: dict, fmt: str) -> str:
+    if row["ci_low"] is None:
+        return format(row["difference"], fmt)
+    return f"{format(row['difference'], fmt)} ({format(row['ci_low'], fmt)} to {format(row['ci_high'], fmt)})"
 
 
 def ce_plane(costs: np.ndarray, qalys: np.ndarray, arms: list[str], currency: str, thresholds) -> go.Figure:
