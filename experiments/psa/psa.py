@@ -16,7 +16,6 @@ oneway.csv, psa.md and psa.html (self-contained) into --out.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from osteosim.cli.script_options import (UsageError, check_out, check_own_keys, compose_or_report,  # noqa: E402
+                                         make_out, one_line_parser)
+
 MAX_SAMPLES = 100_000
 MAX_PATIENTS = 1_000_000
 OWN_KEYS = {"cohort": "the trial cohort", "cohort.n_patients": "--patients", "replications": "--samples",
@@ -34,18 +36,9 @@ OWN_KEYS = {"cohort": "the trial cohort", "cohort.n_patients": "--patients", "re
 CEAC_POINTS = 61
 
 
-class UsageError(Exception):
-    """A bad option of this script; reported as one line with exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not argparse's usage block
-        raise UsageError(f"{message} (usage: psa.py --arms REF,ARM[,ARM...] [--samples N] [--patients N] "
-                         "[--workers N] [--out DIR] [key=value ...]; --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    out = _Parser(description=__doc__.split("\n")[0])
+    out = one_line_parser("psa.py --arms REF,ARM[,ARM...] [--samples N] [--patients N] [--workers N] [--out DIR] "
+                          "[key=value ...]", __doc__.split("\n")[0])
     out.add_argument("--arms", required=True, help="arms to compare, the reference first (conf/arm/)")
     out.add_argument("--samples", type=int, default=200, help="PSA samples (default 200)")
     out.add_argument("--patients", type=int, default=2000, help="patients per arm per sample (default 2000)")
@@ -76,15 +69,8 @@ def check_options(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--workers={args.workers} is outside [1, 256]")
     if not 0 <= args.seed <= 2**62:
         raise UsageError(f"--seed={args.seed} is outside [0, 2**62]")
-    for override in args.overrides:
-        key = override.split("=", 1)[0].lstrip("+~")
-        if key in OWN_KEYS:
-            raise UsageError(f"{override}: {key} is set by {OWN_KEYS[key]}, not by an override")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out={args.out} exists and is not a folder")
-    existing = next((p for p in [args.out, *args.out.absolute().parents] if p.exists()), None)
-    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--out={args.out} cannot be written ({existing} is not a writable folder)")
+    check_own_keys(args.overrides, OWN_KEYS)
+    check_out(args.out)
     return arms
 
 
@@ -158,8 +144,7 @@ def markdown(config, arms, table, result, args, seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Check everything, then simulate, then write; exit status 2 and one line for what the user must fix."""
-    from osteosim.cli.errors import explain
-    from osteosim.config import ConfigError, compose
+    from osteosim.config import ConfigError
 
     try:
         args = parser().parse_args(argv)
@@ -167,21 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"psa: error: {error}", file=sys.stderr)
         return 2
-    try:
-        config = compose(design_overrides(args))
-        from osteosim.config.validate import psa_target
-        for item in config.economics.psa:
-            psa_target(config, item.key)
-    except Exception as error:  # noqa: BLE001 - translated, re-raised if not a user error
-        message = explain(error)
-        if message is None:
-            raise
-        print(f"psa: config error: {message}", file=sys.stderr)
-        return 2
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(f"psa: error: --out={args.out} cannot be created ({error.strerror or error})", file=sys.stderr)
+    config = compose_or_report("psa", design_overrides(args))   # validation checks every PSA key too
+    if config is None or not make_out("psa", args.out):
         return 2
     from tqdm import tqdm
 
