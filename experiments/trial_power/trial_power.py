@@ -133,7 +133,6 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Check everything (options, arms, overrides, --out), then simulate, then write; exit status 2 and one
     line for anything the user must fix, with nothing written."""
-
     try:
         args = parser().parse_args(argv)
         check_options(args)
