@@ -578,7 +578,7 @@ def test_stale_result_files_are_removed_and_never_sealed(built, tmp_path):
     code, _, err = call("osteosim", [*TINY, "seed=5", "output.dashboard=false", f"hydra.run.dir={folder}"], tmp_path)
     assert code == 0, err
     files = json.loads((folder / CHECKSUMS).read_text())["files"]
-    assert set(files) == {"patients.parquet", "summary.json"} and is_complete(folder)
+    assert set(files) == {"patients.parquet", "economics.parquet", "summary.json"} and is_complete(folder)
     assert not [n for n in ("events.parquet", "resources.parquet", "dashboard.html") if (folder / n).exists()]
 
 

@@ -237,6 +237,7 @@ REQUIRED_COSTS = ("diagnosis_workup", "surgery_limb_salvage", "surgery_amputatio
 DISTRIBUTION_PARAMS = {"fixed": (), "beta": ("alpha", "beta"), "gamma": ("shape", "scale"),
                        "lognormal": ("mu", "sigma"), "normal": ("mean", "sd")}
 POSITIVE_PARAMS = {"alpha", "beta", "shape", "scale"}
+MAX_SHARES = 64   # shares of one Dirichlet (the PSA keys each parameter's draws in blocks of this many)
 SPREAD_PARAMS = {"sigma", "sd"}
 
 
@@ -319,6 +320,8 @@ def check_uncertain(cfg: schema.Config, where: str, item: schema.Uncertain) -> N
         if set(item.params) != set(target):
             raise ConfigError(f"{where}.params has {', '.join(item.params) or 'nothing'}; a Dirichlet over "
                               f"{item.key} needs one alpha for each of {', '.join(target)}")
+        if len(target) > MAX_SHARES:
+            raise ConfigError(f"{where}: a Dirichlet over {len(target)} shares; at most {MAX_SHARES}")
         bad = [k for k, v in item.params.items() if not v > 0]
         if bad:
             raise ConfigError(f"{where}.params.{bad[0]}={_fmt(item.params[bad[0]])} is outside (0, 1e9]")

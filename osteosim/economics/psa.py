@@ -1,8 +1,8 @@
 """Probabilistic sensitivity analysis: outer samples of the uncertain parameters, each run on a cohort
 with common random numbers across arms (DESIGN §8).
 
-Sample s draws parameter i from its own keyed stream (seed, s, i), so a sample's values depend on
-nothing but the seed and its index: results are the same whatever the split over workers, and adding
+Sample s draws parameter i from keyed uniforms (osteosim.model.rng: seed, stream s, purpose
+psa_parameter, index from i), so a sample's values depend on nothing but the seed and its index: results are the same whatever the split over workers, and adding
 a parameter to the list moves no other. Each sample then simulates every arm on one patient stream
 (paired: the same patients and draws in every arm) and keeps only each arm's mean cost, life years
 and QALYs: no patient table is written. Samples run in fixed blocks; each finished block is written
@@ -15,18 +15,20 @@ import functools
 import dataclasses
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from osteosim.config import ConfigError, arm_config
 from osteosim.config.schema import ArmConfig, Config, Uncertain
+from osteosim.config.validate import MAX_SHARES
 from osteosim.economics.accounting import patient_economics
 from osteosim.economics.comparison import MEASURES
 
-PSA_KEY = 0x505341      # "PSA": keeps these streams apart from every other use of the seed
 BLOCK = 10              # samples per resumable block (fixed: the split never depends on the workers)
 RESULT_COLUMNS = ("sample", "arm", *MEASURES)
 
@@ -45,26 +47,41 @@ def columns(items: Iterable[Uncertain], config: Config) -> list[str]:
     return out
 
 
+def quantile(item: Uncertain, u: float) -> float:
+    """The u-quantile of a parameter's (one-number) distribution."""
+    p = item.params
+    if item.dist == "beta":
+        return float(stats.beta.ppf(u, p["alpha"], p["beta"]))
+    if item.dist == "gamma":
+        return float(stats.gamma.ppf(u, p["shape"], scale=p["scale"]))
+    if item.dist == "lognormal":
+        return float(math.exp(p["mu"] + p["sigma"] * stats.norm.ppf(u)))
+    if item.dist == "normal":
+        return float(p["mean"] + p["sd"] * stats.norm.ppf(u))
+    raise ValueError(f"{item.key}: dist={item.dist} has no quantile of one number")
+
+
 def draw(items: list[Uncertain], config: Config, seed: int, sample: int) -> dict[str, float]:
     """Sample `sample`'s values of every uncertain parameter (its point value when `fixed`), each clipped
-    into the range its field declares (a normal can stray past a utility's 1)."""
+    into the range its field declares (a normal can stray past a utility's 1). Parameter i takes the keyed
+    uniforms (seed, stream = sample, psa_parameter, i * MAX_SHARES + k) through its inverse distribution
+    function (a Dirichlet: gamma quantiles of one uniform per share, normalised)."""
     from osteosim.config.validate import psa_target
+    from osteosim.model.rng import PURPOSE, uniform
+
+    def u(i: int, k: int = 0) -> float:
+        return float(uniform(seed, sample, PURPOSE.psa_parameter, i * MAX_SHARES + k))
 
     values = {}
     for i, item in enumerate(items):
-        rng = np.random.default_rng([PSA_KEY, seed, sample, i])
-        p = item.params
         if item.dist == "dirichlet":
-            shares = psa_target(config, item.key)
-            drawn = rng.dirichlet([p[name] for name in shares])
-            values.update({f"{item.key}.{name}": float(x) for name, x in zip(shares, drawn)})
-            continue
-        value = {"fixed": lambda: float(psa_target(config, item.key)),
-                 "beta": lambda: rng.beta(p.get("alpha"), p.get("beta")),
-                 "gamma": lambda: rng.gamma(p.get("shape"), p.get("scale")),
-                 "lognormal": lambda: rng.lognormal(p.get("mu"), p.get("sigma")),
-                 "normal": lambda: rng.normal(p.get("mean"), p.get("sd"))}[item.dist]()
-        values[item.key] = clip(float(value), field_range(item.key))
+            shares = list(psa_target(config, item.key))
+            drawn = np.array([stats.gamma.ppf(u(i, k), item.params[name]) for k, name in enumerate(shares)])
+            values.update({f"{item.key}.{name}": float(x) for name, x in zip(shares, drawn / drawn.sum())})
+        elif item.dist == "fixed":
+            values[item.key] = float(psa_target(config, item.key))
+        else:
+            values[item.key] = clip(quantile(item, u(i)), field_range(item.key))
     return values
 
 

@@ -6,10 +6,7 @@ Fixed parameters and Dirichlet shares (a share cannot move alone) are left out.
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
-from scipy import stats
 
 from osteosim.config import arm_config
 from osteosim.config.schema import Config, Uncertain
@@ -20,15 +17,9 @@ LOW, HIGH = 0.025, 0.975
 
 def percentiles(item: Uncertain) -> tuple[float, float] | None:
     """The 2.5th and 97.5th percentiles of a parameter's distribution (None: not varied one way)."""
-    p = item.params
-    dist = {"beta": lambda: stats.beta(p["alpha"], p["beta"]),
-            "gamma": lambda: stats.gamma(p["shape"], scale=p["scale"]),
-            "lognormal": lambda: stats.lognorm(p["sigma"], scale=math.exp(p["mu"])),
-            "normal": lambda: stats.norm(p["mean"], p["sd"])}.get(item.dist)
-    if dist is None:
+    if item.dist in ("fixed", "dirichlet"):
         return None
-    frozen = dist()
-    return float(frozen.ppf(LOW)), float(frozen.ppf(HIGH))
+    return psa.quantile(item, LOW), psa.quantile(item, HIGH)
 
 
 def incremental_nmb(rows: list[dict], threshold: float) -> dict[str, float]:

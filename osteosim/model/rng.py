@@ -28,7 +28,8 @@ PURPOSES = ("arrival", "age", "sex", "site", "met_true", "met_pattern", "nodules
             "randomisation",        # allocation of simulated trial patients (analysis.trials)
             "operation_death",      # death after an operation (index: which operation)
             "second_line_death",    # death during a second-line course (index: the course)
-            "late_effect")          # late effects after the pathway (model.late_effects; index: which effect)
+            "late_effect",          # late effects after the pathway (model.late_effects; index: which effect)
+            "psa_parameter")        # a PSA sample's parameter values (economics.psa; stream: the sample)
 PURPOSE = namedtuple("Purpose", PURPOSES)(*range(1, len(PURPOSES) + 1))
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients
