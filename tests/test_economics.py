@@ -123,6 +123,13 @@ def test_course_counts_come_back_from_the_doses(config):
     assert {k: round(float(v[0]), 9) for k, v in counts.items()} == {"AP": 4.0, "A": 2.0, "M": 12.0, "IE": 2.0}
 
 
+def test_a_shorter_stay_makes_an_admission_cheaper_by_its_bed_days(config):
+    ambulatory = compose(["cohort=trial", "cohort.n_patients=50", "scenario=outpatient_mtx"])
+    saved = unit_costs.course_price(config, "M") - unit_costs.course_price(ambulatory, "M")
+    days = config.treatment.length_of_stay_days["M"] - ambulatory.treatment.length_of_stay_days["M"]
+    assert days > 0 and saved == pytest.approx(days * unit_costs.price(config.economics, "chemo_bed_day"))
+
+
 def test_mifamurtide_costs_its_course_and_the_arms_share_their_patients(tmp_path):
     import osteosim
 

@@ -349,7 +349,7 @@ class EconomicsConfig:
     horizon_years: float = positive(100.0, hi=YEARS)       # from diagnosis; the run's follow-up bounds it too
     thresholds: list[float] = listed(lo=0.0, hi=MONEY)     # willingness to pay per QALY
     costs: dict[str, UnitCost] = field(default_factory=dict)
-    chemotherapy_course: dict[str, str] = field(default_factory=dict)   # course type -> key of costs
+    chemotherapy_drugs: dict[str, str] = field(default_factory=dict)    # course type -> key of costs (its drugs)
     visit_delivery: dict[str, str] = field(default_factory=dict)        # visit resource -> key of costs
     arm_drugs: dict[str, ArmDrug] = field(default_factory=dict)          # arm name -> its drug
     end_of_life: EndOfLife = field(default_factory=EndOfLife)

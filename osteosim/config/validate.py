@@ -230,7 +230,7 @@ def check_run_size(cfg: schema.Config) -> None:
 
 
 # ---------------------------------------------------------------- economics
-REQUIRED_COSTS = ("diagnosis_workup", "surgery_limb_salvage", "surgery_amputation", "metastasectomy", "relapse_surgery",
+REQUIRED_COSTS = ("diagnosis_workup", "chemo_delivery", "chemo_bed_day", "surgery_limb_salvage", "surgery_amputation", "metastasectomy", "relapse_surgery",
                   "radiotherapy_fraction", "followup_clinic", "ct_chest", "chest_xray", "palliative_care_year",
                   "heart_failure_onset", "heart_failure_year", "hearing_loss_onset", "hearing_loss_year",
                   "kidney_damage_year", "prosthesis_revision")
@@ -262,9 +262,9 @@ def check_economics(cfg: schema.Config) -> None:
     if missing:
         raise ConfigError(f"economics.costs is missing {', '.join(missing)} (needs {', '.join(REQUIRED_COSTS)})")
     drugs = {course.drug for course in cfg.treatment.neoadjuvant + cfg.treatment.adjuvant} | {"IE"}
-    _check_keys("economics.chemotherapy_course", e.chemotherapy_course, drugs)
-    for drug, name in e.chemotherapy_course.items():
-        _check_cost_key(f"economics.chemotherapy_course.{drug}", name, e.costs)
+    _check_keys("economics.chemotherapy_drugs", e.chemotherapy_drugs, drugs)
+    for drug, name in e.chemotherapy_drugs.items():
+        _check_cost_key(f"economics.chemotherapy_drugs.{drug}", name, e.costs)
     _check_keys("economics.visit_delivery", e.visit_delivery, set(VISIT_RESOURCES))
     for resource, name in e.visit_delivery.items():
         _check_cost_key(f"economics.visit_delivery.{resource}", name, e.costs)

@@ -125,7 +125,7 @@ def _costs(patients: pd.DataFrame, config: Config, arm: ArmConfig, time: Timelin
     book.lump("diagnosis", price("diagnosis_workup"), np.where(np.isfinite(time.dx), 0.0, np.nan))
 
     counts = unit_costs.course_counts(patients, config)
-    first_line = sum(counts[c] * price(name) for c, name in e.chemotherapy_course.items() if c != "IE")
+    first_line = sum(counts[c] * unit_costs.course_price(config, c) for c in counts if c != "IE")
     first_line_end = np.fmin(np.fmin(y("end_of_treatment_day"), y("relapse_day")), time.end)
     book.spread("first_line", first_line, y("chemo_start_day"), first_line_end)
 
@@ -151,7 +151,7 @@ def _costs(patients: pd.DataFrame, config: Config, arm: ArmConfig, time: Timelin
     second_line = np.round(counts.get("IE", np.zeros(len(patients))))
     for k in range(int(second_line.max(initial=0))):
         day = y("relapse_day") + k * t.second_line_interval_days / DAYS_PER_YEAR
-        book.lump("relapse", price(e.chemotherapy_course["IE"]), np.where(k < second_line, day, np.nan))
+        book.lump("relapse", unit_costs.course_price(config, "IE"), np.where(k < second_line, day, np.nan))
 
     cancer_death = np.where(patients["death_cause"].astype(str).to_numpy() == "osteosarcoma", y("death_day"), np.nan)
     palliative_start = np.maximum(cancer_death - e.utilities.palliative_days / DAYS_PER_YEAR, 0.0)

@@ -40,6 +40,14 @@ def course_counts(patients: pd.DataFrame, config: Config) -> dict[str, np.ndarra
     return {t: counts[:, i] for i, t in enumerate(types)}
 
 
+def course_price(config: Config, course: str) -> float:
+    """One chemotherapy admission of a course type: a delivery attendance, its bed days (the treatment
+    config's length of stay, so a scenario that shortens it costs less) and its drugs."""
+    e = config.economics
+    return (price(e, "chemo_delivery") + config.treatment.length_of_stay_days[course] * price(e, "chemo_bed_day")
+            + price(e, e.chemotherapy_drugs[course]))
+
+
 def primary_surgery(config: Config) -> float:
     """Expected cost of resecting the primary: the table does not say which operation, so the
     limb-salvage share of the treatment config weighs the two (ASSUMPTION, DESIGN §8)."""
