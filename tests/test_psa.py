@@ -110,6 +110,8 @@ def test_the_psa_script_writes_its_tables_and_a_self_contained_page(tmp_path):
     assert len(decrement) == 4 and np.allclose(decrement.incremental_nmb, base[decrement.threshold].to_numpy())
     kill = oneway[oneway.key == "arms.mifamurtide.immunotherapy_log10_kill"]
     assert not np.allclose(kill.incremental_nmb, base[kill.threshold].to_numpy())   # the one-way runs do differ
+    cheers = (out / "cheers.md").read_text(encoding="utf-8")
+    assert "| 10 | Discount rate | costs 3.5%, effects 3.5% a year" in cheers and "| 20 |" in cheers
     page = (out / "psa.html").read_text(encoding="utf-8")
     assert page.count("Plotly.newPlot") == 4 and "<script src" not in page   # plotly.js inline: works offline
 

@@ -11,7 +11,8 @@ overrides set the population, follow-up and economics, e.g. `cohort.metastatic_f
 cohort.followup_years=80 economics.discount_effects=0.015`. Finished samples are kept in
 --out/parts, so rerunning the same command after an interruption resumes. Writes psa.parquet (sample x
 arm: costs, life years, QALYs and the sampled parameters), ceac.csv, frontier.csv, voi.csv,
-oneway.csv, psa.md and psa.html (self-contained) into --out.
+oneway.csv, psa.md, psa.html (self-contained) and cheers.md (the CHEERS 2022 items the run answers)
+into --out.
 """
 from __future__ import annotations
 
@@ -142,6 +143,18 @@ def markdown(config, arms, table, result, args, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cheers_checklist(config, arms: list[str], args: argparse.Namespace) -> str:
+    """cheers.md: the CHEERS 2022 items this run answers, from its configuration."""
+    from osteosim.config import arm_config
+    from osteosim.economics import cheers
+    from osteosim.results.provenance import git_commit
+
+    rows = cheers.checklist(config, {name: arm_config(name) for name in arms}, samples=args.samples,
+                            patients=args.patients, paired=not args.unpaired,
+                            provenance=f"osteosim, git commit {git_commit() or 'unknown'}, seed {args.seed}")
+    return cheers.markdown(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check everything, then simulate, then write; exit status 2 and one line for what the user must fix."""
     from osteosim.config import ConfigError
@@ -180,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomically(args.out / "oneway.csv", result["oneway"].to_csv(index=False))
     text = markdown(config, arms, table, result, args, seconds)
     write_text_atomically(args.out / "psa.md", text)
+    write_text_atomically(args.out / "cheers.md", cheers_checklist(config, arms, args))
     page = psa_page(arms=arms, costs=result["costs"], qalys=result["qalys"], ceac=result["ceac"],
                     frontier=result["frontier"], voi=result["voi"], tornado=result["tornado"],
                     thresholds=config.economics.thresholds, currency=config.economics.currency,
@@ -187,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     write_text_atomically(args.out / "psa.html", page)
     print(text)
     print(f"simulated in {simulated:.1f} s; wrote {args.out}/psa.parquet, ceac.csv, frontier.csv, voi.csv, "
-          f"{'oneway.csv, ' if result['oneway'] is not None else ''}psa.md, psa.html")
+          f"{'oneway.csv, ' if result['oneway'] is not None else ''}psa.md, psa.html, cheers.md")
     return 0
 
 
