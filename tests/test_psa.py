@@ -56,10 +56,13 @@ def test_results_do_not_depend_on_the_split_and_an_interrupted_psa_resumes(confi
         psa.run(config, ARMS, 12, tmp_path / "a", paired=False)
 
 
-def test_two_workers_give_the_same_table_as_one(config, tmp_path):
+def test_two_workers_or_two_shares_give_the_same_table_as_one(config, tmp_path):
     one = psa.run(config, ARMS, 20, tmp_path / "one")
     two = psa.run(config, ARMS, 20, tmp_path / "two", workers=2)
     pd.testing.assert_frame_equal(one, two)
+    for k in (2, 1):     # as two jobs of an array sharing a folder would, in either order
+        assert psa.run(config, ARMS, 20, tmp_path / "shared", share=(k, 2)) is None
+    pd.testing.assert_frame_equal(one, psa.run(config, ARMS, 20, tmp_path / "shared"))
 
 
 def test_common_random_numbers_keep_patient_noise_out_of_the_ceac(tmp_path):
@@ -120,6 +123,7 @@ def test_the_psa_script_refuses_bad_options_in_one_line(tmp_path):
     for argv, fragment in ((["--arms", "baseline"], "--arms=baseline"),
                            (["--arms", "baseline,nope"], "nope"),
                            (["--arms", "baseline,mifamurtide", "--samples", "1"], "--samples=1"),
+                           (["--arms", "baseline,mifamurtide", "--share", "3/2"], "--share=3/2"),
                            (["--arms", "baseline,mifamurtide", "cohort.n_patients=5"], "cohort.n_patients"),
                            (["--arms", "baseline,mifamurtide", "economics.utilities.survivor=2"],
                             "economics.utilities.survivor=2")):

@@ -2,7 +2,7 @@
 EVPPI and a one-way tornado (osteosim.economics; DESIGN §8).
 
     .venv/bin/python experiments/psa/psa.py --arms baseline,mifamurtide [--samples 200] [--patients 2000] \
-        [--workers 2] [--seed 0] [--unpaired] [--no-oneway] [--out outputs/psa] [HYDRA_OVERRIDES ...]
+        [--workers 2] [--seed 0] [--unpaired] [--no-oneway] [--share K/N] [--out outputs/psa] [HYDRA_OVERRIDES ...]
 
 The first arm is the reference. Every sample draws the parameters that carry a distribution in
 `economics.psa` (conf/economics/), then runs a trial cohort of --patients in every arm on one patient
@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--seed", type=int, default=0)
     out.add_argument("--unpaired", action="store_true", help="independent patient streams per arm (comparison only)")
     out.add_argument("--no-oneway", action="store_true", help="skip the one-way sensitivity analysis")
+    out.add_argument("--share", default="1/1", help="K/N: simulate only the K-th of N shares of the sample blocks "
+                     "into --out/parts and stop (one job of a SLURM array); then run without --share to collect")
     out.add_argument("--out", type=Path, default=ROOT / "outputs" / "psa")
     out.add_argument("overrides", nargs="*", help="Hydra overrides (population, follow-up, economics)")
     return out
@@ -72,6 +74,13 @@ def check_options(args: argparse.Namespace) -> list[str]:
         raise UsageError(f"--seed={args.seed} is outside [0, 2**62]")
     check_own_keys(args.overrides, OWN_KEYS)
     check_out(args.out)
+    try:
+        k, n = (int(x) for x in args.share.split("/"))
+    except ValueError:
+        raise UsageError(f"--share={args.share} must be K/N (whole numbers, 1 <= K <= N)") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--share={args.share} must be K/N with 1 <= K <= N")
+    args.share = (k, n)
     return arms
 
 
@@ -178,11 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=args.samples, desc="PSA samples", unit="sample") as bar:
         try:
             table = psa.run(config, arms, args.samples, args.out, args.workers, paired=not args.unpaired,
-                            progress=bar.update)
+                            progress=bar.update, share=args.share)
         except ConfigError as error:
             print(f"psa: error: {error}", file=sys.stderr)
             return 2
     simulated = time.perf_counter() - started
+    if table is None:
+        print(f"share {args.share[0]}/{args.share[1]} of the samples simulated in {simulated:.1f} s into "
+              f"{args.out}/parts; run again without --share to collect them")
+        return 0
     result = analyse(config, arms, table, oneway=not args.no_oneway)
     seconds = time.perf_counter() - started
     write_parquet_atomically(args.out / "psa.parquet", table.astype({"arm": str}))

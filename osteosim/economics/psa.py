@@ -190,8 +190,11 @@ def fingerprint(config: Config, arms: dict[str, ArmConfig], paired: bool, stream
 
 
 def run(config: Config, arm_names: list[str], n_samples: int, folder: Path, workers: int = 1,
-        paired: bool = True, progress=None, stream_offset: int = 0) -> pd.DataFrame:
-    """All `n_samples` samples (blocks already in `folder/parts` are kept), as one frame sorted by sample and arm."""
+        paired: bool = True, progress=None, stream_offset: int = 0,
+        share: tuple[int, int] = (1, 1)) -> pd.DataFrame | None:
+    """All `n_samples` samples (blocks already in `folder/parts` are kept), as one frame sorted by sample and arm.
+    share=(k, n) runs only every n-th block from the k-th (one job of a SLURM array or of several machines
+    sharing the folder) and returns None: a run with share (1, 1) then finds them done and collects them."""
     from joblib import Parallel, delayed
 
     from osteosim.results.atomic import write_parquet_atomically, write_text_atomically
@@ -206,7 +209,9 @@ def run(config: Config, arm_names: list[str], n_samples: int, folder: Path, work
                           "use another --out or remove it")
     write_text_atomically(stamp, key + "\n")
     blocks = [range(lo, min(lo + BLOCK, n_samples)) for lo in range(0, n_samples, BLOCK)]
-    todo = [b for b in blocks if not _block_path(parts, b).exists()]
+    k, n = share
+    mine = blocks[k - 1::n]
+    todo = [b for b in mine if not _block_path(parts, b).exists()]
 
     def finished(block: range, frame: pd.DataFrame) -> None:
         write_parquet_atomically(_block_path(parts, block), frame)
@@ -214,7 +219,7 @@ def run(config: Config, arm_names: list[str], n_samples: int, folder: Path, work
             progress(len(block))
 
     if progress is not None:
-        progress(sum(len(b) for b in blocks) - sum(len(b) for b in todo))
+        progress(sum(len(b) for b in mine) - sum(len(b) for b in todo))
     if workers > 1 and len(todo) > 1:
         results = Parallel(n_jobs=workers, return_as="generator")(
             delayed(run_block)(config, arms, block, paired, stream_offset) for block in todo)
@@ -223,6 +228,8 @@ def run(config: Config, arm_names: list[str], n_samples: int, folder: Path, work
     else:
         for block in todo:
             finished(block, run_block(config, arms, block, paired, stream_offset))
+    if share != (1, 1):
+        return None
     frame = pd.concat([pd.read_parquet(_block_path(parts, b)) for b in blocks], ignore_index=True)
     frame["arm"] = pd.Categorical(frame["arm"], categories=arm_names)
     return frame.sort_values(["sample", "arm"]).reset_index(drop=True)
