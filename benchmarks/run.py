@@ -33,7 +33,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 # a million patients at the trial default's 380 a year would take 2,600 years (the run-size check refuses
 # over 200): the benchmarks enrol them faster, which changes arrival days only
 ACCRUAL = "cohort.accrual_per_year=100000"
-TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7}
+TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7,
+           "psa_minutes": 10.0, "psa_peak_gib": 2.0}
 
 
 def best_of(repeats: int, run) -> float:
@@ -346,6 +347,49 @@ def workers() -> dict:
                               "met": speedup >= TARGETS["two_worker_speedup"]})
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (the PSA's joblib workers), from /proc."""
+    total, frontier = 0, [pid]
+    while frontier:
+        current = frontier.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                frontier += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+PSA_SAMPLES, PSA_PATIENTS = 1000, 10_000
+
+
+def psa() -> dict:
+    """experiments/psa: 1,000 samples x 2 arms x 10,000 patients on 2 workers; wall time and the peak of the
+    whole process tree's resident memory (sampled every 0.5 s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, str(ROOT / "experiments" / "psa" / "psa.py"), "--arms", "baseline,mifamurtide",
+                   "--samples", str(PSA_SAMPLES), "--patients", str(PSA_PATIENTS), "--workers", "2", "--out", tmp,
+                   "cohort.metastatic_fraction=0", "cohort.followup_years=80"]
+        started, peak = time.perf_counter(), 0
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kib(process.pid))
+            time.sleep(0.5)
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            raise RuntimeError(f"psa.py exited with {process.returncode}")
+    peak_gib = peak / 2**20
+    met = seconds / 60 <= TARGETS["psa_minutes"] and peak_gib <= TARGETS["psa_peak_gib"]
+    print(f"PSA {PSA_SAMPLES} samples x 2 arms x {PSA_PATIENTS:,} patients, 2 workers: {seconds:.0f} s, peak "
+          f"{peak_gib:.2f} GiB (whole process tree); target <= {TARGETS['psa_minutes']:g} min and "
+          f"<= {TARGETS['psa_peak_gib']:g} GiB: {'met' if met else 'MISSED'}")
+    return record("psa", {"samples": PSA_SAMPLES, "patients": PSA_PATIENTS, "arms": 2, "workers": 2,
+                          "seconds": seconds, "peak_gib": peak_gib, "target_minutes": TARGETS["psa_minutes"],
+                          "target_peak_gib": TARGETS["psa_peak_gib"], "met": met})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 10-million-patient scaling point")
@@ -356,7 +400,7 @@ def main() -> None:
              "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background,
              "des_per_event": des_per_event, "cohort_pathways_vs_commits": cohort_pathways_vs_commits,
              "scaling": lambda: scaling(args.quick),
-             "workers": workers}
+             "workers": workers, "psa": psa}
     print(f"machine: {describe()}")
     for name, bench in suite.items():
         if args.only and name not in args.only:

@@ -32,7 +32,16 @@ def rows() -> list[tuple[str, str, str]]:
          "≤ 2 GiB: " + ("met" if scaling.get("met") else "missed")),
         (f"{workers['replications']} replications, 2 workers vs 1", f"{workers['speedup']:.2f}×",
          f"≥ 1.7×: {'met' if workers['met'] else 'missed'} ({workers['speedup'] / 1.7:.2f}×)"),
-    ]
+    ] + _psa_row()
+
+
+def _psa_row() -> list[tuple[str, str, str]]:
+    if not (RESULTS / "psa.json").exists():
+        return []
+    psa = load("psa")
+    return [(f"PSA: {psa['samples']:,} samples × {psa['arms']} arms × {psa['patients']:,} patients, {psa['workers']} workers",
+             f"{psa['seconds']:.0f} s, {psa['peak_gib']:.2f} GiB peak (all processes)",
+             f"≤ {psa['target_minutes']:g} min and ≤ {psa['target_peak_gib']:g} GiB: {'met' if psa['met'] else 'missed'}")]
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ class Results:
     events: pd.DataFrame
     resources: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    economics: pd.DataFrame = field(default_factory=pd.DataFrame)   # economics.parquet (osteosim.economics)
 
 
 def _stack(frames: list[pd.DataFrame | None], columns) -> pd.DataFrame:
@@ -33,14 +34,19 @@ def simulate(cfg: DictConfig | Config, progress: Progress | None = None, summary
     """
     from osteosim.analysis.summary import summarise_patients
 
+    from osteosim.economics.tables import Pricer
+    from osteosim.engines.replications import arm_variants, reference_arm
+
     config = to_config(cfg)
     parts = list(chunks(config, progress))
     results = Results(config, concat([c.patients for c in parts]), _stack([c.events for c in parts], EVENT_COLUMNS),
                       _stack([c.resources for c in parts], RESOURCE_COLUMNS))
+    pricer = Pricer(config, {variant.arm.name: variant.arm for variant in arm_variants(config)})
+    results.economics = concat([pricer(c.patients) for c in parts])
     if summary:
-        from osteosim.engines.replications import reference_arm
         from osteosim.results.run_folder import warmup_day
 
         results.summary = summarise_patients(results.patients, results.events, results.resources,
                                              reference_arm(config), warmup_day(config))
+        results.summary["economics"] = pricer.summary(reference_arm(config))
     return results

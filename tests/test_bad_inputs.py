@@ -297,6 +297,17 @@ CASES = [
       "late_effects.prosthesis_median_years=5"),
     O("late-effects-misspelt", ["late_effects.heart_failure_incidance=0.05"], "late_effects.heart_failure_incidance"),
     O("late-effects-no-option", ["late_effects=none"], "late_effects=none"),
+    # --- osteosim: economics (conf/economics/, osteosim.config.validate.check_economics)
+    O("cost-negative", ["economics.costs.metastasectomy.amount=-1"], "economics.costs.metastasectomy.amount=-1"),
+    O("utility-above-1", ["economics.utilities.survivor=1.2"], "economics.utilities.survivor=1.2"),
+    O("psa-unknown-distribution", ["economics.psa.0.dist=weibull"], "economics.psa[0].dist='weibull'"),
+    O("end-of-life-shares-not-1", ["economics.end_of_life.place_of_death.home=0.5"],
+      "economics.end_of_life.place_of_death"),
+    O("psa-unknown-key", ["economics.psa.0.key=economics.utilities.nope"], "economics.utilities.nope"),
+    O("psa-beta-negative", ["economics.psa.0.params.alpha=-1"], "economics.psa[0].params.alpha=-1"),
+    O("cost-other-currency", ["economics.costs.ct_chest.currency=USD"], "economics.costs.ct_chest.currency=USD"),
+    O("discount-above-1", ["economics.discount_costs=3.5"], "economics.discount_costs=3.5"),
+    O("economics-no-option", ["economics=uk"], "economics=uk"),
     O("rt-no-fractions", ["treatment.rt_fractions=0"], "treatment.rt_fractions=0"),
     O("rt-8-days-a-week", ["treatment.rt_fractions_per_week=8"], "treatment.rt_fractions_per_week=8"),
     O("course-week-0", ["treatment.neoadjuvant.0.week=0"], "treatment.neoadjuvant[0].week=0"),
@@ -575,7 +586,7 @@ def test_stale_result_files_are_removed_and_never_sealed(built, tmp_path):
     code, _, err = call("osteosim", [*TINY, "seed=5", "output.dashboard=false", f"hydra.run.dir={folder}"], tmp_path)
     assert code == 0, err
     files = json.loads((folder / CHECKSUMS).read_text())["files"]
-    assert set(files) == {"patients.parquet", "summary.json"} and is_complete(folder)
+    assert set(files) == {"patients.parquet", "economics.parquet", "summary.json"} and is_complete(folder)
     assert not [n for n in ("events.parquet", "resources.parquet", "dashboard.html") if (folder / n).exists()]
 
 

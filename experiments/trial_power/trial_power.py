@@ -20,7 +20,6 @@ power.md and power.html (Plotly, self-contained) into --out, and prints the tabl
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,6 +28,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from osteosim.cli.script_options import (UsageError, check_out, check_own_keys, compose_or_report,  # noqa: E402
+                                         make_out, one_line_parser)
 from osteosim.results.atomic import write_text_atomically  # noqa: E402
 from osteosim.analysis.trials import TrialDesign, patients_for_power, power_at  # noqa: E402
 
@@ -41,10 +42,6 @@ OWN_KEYS = {"cohort": "--population", "cohort.n_patients": "--sizes", "replicati
             "seed": "--seed", "engine": "the design (engine=cohort)"}
 
 
-class UsageError(Exception):
-    """A bad option of this script; reported as one line with exit status 2."""
-
-
 def sizes(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",")]
@@ -55,14 +52,9 @@ def sizes(text: str) -> list[int]:
     return values
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not argparse's usage block
-        raise UsageError(f"{message} (usage: trial_power.py --arm ARM [--sizes N,N,...] [--trials N] "
-                         "[--out DIR] [key=value ...]; --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    out = _Parser(description=__doc__.split("\n")[0])
+    out = one_line_parser("trial_power.py --arm ARM [--sizes N,N,...] [--trials N] [--out DIR] [key=value ...]",
+                          __doc__.split("\n")[0])
     out.add_argument("--arm", required=True, help="the experimental arm (conf/arm/)")
     out.add_argument("--reference", default="baseline", help="the control arm (default: baseline)")
     out.add_argument("--sizes", type=sizes, default=sizes("200,400,800,1600"),
@@ -100,20 +92,8 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag}={getattr(args, flag)} is not one of {', '.join(group_options('arm'))}")
     if args.arm == args.reference:
         raise UsageError(f"--arm={args.arm} is also the --reference: a trial compares two different arms")
-    for override in args.overrides:
-        key = override.split("=", 1)[0].lstrip("+~")
-        if key in OWN_KEYS:
-            raise UsageError(f"{override}: {key} is set by {OWN_KEYS[key]}, not by an override")
+    check_own_keys(args.overrides, OWN_KEYS)
     check_out(args.out)
-
-
-def check_out(out: Path) -> None:
-    """--out must be a folder this user can write, or creatable as one; checked now, not after the simulation."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out={out} exists and is not a folder")
-    existing = next((p for p in [out, *out.absolute().parents] if p.exists()), None)
-    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--out={out} cannot be written ({existing} is not a writable folder)")
 
 
 def design_overrides(args: argparse.Namespace) -> list[str]:
@@ -172,9 +152,6 @@ def figure(curve: pd.DataFrame, design: TrialDesign) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Check everything (options, arms, overrides, --out), then simulate, then write; exit status 2 and one
     line for anything the user must fix, with nothing written."""
-    from osteosim.cli.errors import explain
-    from osteosim.config import compose
-
     try:
         args = parser().parse_args(argv)
         check_options(args)
@@ -184,18 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     landmark = None if args.landmark_months is None else args.landmark_months / 12.0
     design = TrialDesign(args.reference, args.arm, args.endpoint, args.alpha, args.trials, args.seed,
                          args.population, landmark)
-    try:   # a bad override fails here, before anything is simulated or written
-        compose(design_overrides(args))
-    except Exception as error:  # noqa: BLE001 - translated, re-raised if not a user error
-        message = explain(error)
-        if message is None:
-            raise
-        print(f"trial_power: config error: {message}", file=sys.stderr)
-        return 2
-    try:   # the last check, and the first write: where the results will go
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(f"trial_power: error: --out={args.out} cannot be created ({error.strerror or error})", file=sys.stderr)
+    # a bad override fails here, before anything is simulated or written; then --out, the first write
+    if compose_or_report("trial_power", design_overrides(args)) is None or not make_out("trial_power", args.out):
         return 2
     from tqdm import tqdm
 

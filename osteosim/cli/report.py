@@ -92,6 +92,10 @@ def kpi_rows(summary: dict) -> list[dict]:
     for r in summary.get("utilisation", []):
         rows.append({"arm": r["arm"], "kpi": f"utilisation_pct.{r['resource']}", "estimate": r["utilisation_pct"],
                      "ci_low": nan, "ci_high": nan, "n": None})
+    for r in (summary.get("economics") or {}).get("by_arm", []):   # a scenario's cost beside its waits
+        rows.append({"arm": r["arm"], "kpi": f"economics.{r['kpi']}", "estimate": r["mean"],
+                     "ci_low": nan if r["ci_low"] is None else r["ci_low"],
+                     "ci_high": nan if r["ci_high"] is None else r["ci_high"], "n": None})
     return rows
 
 

@@ -99,7 +99,9 @@ def _run_job(cfg, folder: Path) -> None:
     from osteosim.analysis.replications import difference_lines
     from osteosim.analysis.summary import survival_lines
     from osteosim.config import to_config
-    from osteosim.engines.replications import chunks, reference_arm, work_total
+    from osteosim.economics.comparison import lines as economics_lines
+    from osteosim.economics.tables import Pricer
+    from osteosim.engines.replications import arm_variants, chunks, reference_arm, work_total
     from osteosim.model import compiled_before
     from osteosim.results.integrity import completed_config_hash, seal, unseal
     from osteosim.results.provenance import config_hash, provenance
@@ -115,12 +117,13 @@ def _run_job(cfg, folder: Path) -> None:
         print("osteosim: compiling the model for this installation (once; about 20 s)", file=sys.stderr, flush=True)
     total, unit = work_total(config)
     unseal(folder)
+    pricer = Pricer(config, {variant.arm.name: variant.arm for variant in arm_variants(config)})
     with _bar(total, unit, config.output.progress) as bar:
         summary, written = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
-                                     warmup_day=warmup_day(config))
+                                     warmup_day=warmup_day(config), pricer=pricer)
     seal(folder, written)
-    print("\n".join(survival_lines(summary) + difference_lines(summary)))
+    print("\n".join(survival_lines(summary) + difference_lines(summary) + economics_lines(summary["economics"])))
     print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 
 

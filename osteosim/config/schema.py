@@ -272,6 +272,95 @@ class ArmConfig:
     visits: list[ArmVisits] = field(default_factory=list)
 
 
+# ---------------------------------------------------------------- economics
+MONEY = 1e9            # any unit cost in the run's currency (a course of CAR-T is under 1e6)
+CURRENCIES = ("GBP", "USD", "EUR")
+DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "dirichlet")
+
+
+@dataclass
+class UnitCost:
+    """One priced item: its amount, what one unit is, and where the figure comes from."""
+    amount: float = non_negative(hi=MONEY)
+    per: str = ""                                    # what one unit is (a course, a month, an event)
+    currency: str = choice(MISSING, *CURRENCIES)
+    price_year: int = bounded(MISSING, 1980, 2100)
+    source: str = MISSING                            # health_economics.md § or ASSUMPTION
+
+
+@dataclass
+class ArmDrug:
+    """An arm's own drug, priced through its visits: each visit costs `cost` / `visits_per_unit`."""
+    cost: str = MISSING                              # a key of economics.costs (e.g. mifamurtide_course)
+    visits_per_unit: float = positive(hi=10_000.0)   # visits one unit of `cost` pays for (48 infusions a course)
+
+
+@dataclass
+class Utilities:
+    """Health-state utilities (1 = full health, 0 = dead; below 0 is worse than dead) and decrements."""
+    survivor: float = bounded(MISSING, -1.0, 1.0)           # after first-line treatment, without relapse
+    on_treatment_decrement: float = non_negative(hi=1.0)    # below `survivor` from diagnosis to the end of first line
+    after_relapse: float = bounded(MISSING, -1.0, 1.0)      # from a relapse or progression on
+    palliative: float = bounded(MISSING, -1.0, 1.0)         # the last `palliative_days` before a cancer death
+    palliative_days: float = non_negative(hi=LONG_DAYS)
+    heart_failure_decrement: float = non_negative(hi=1.0)   # subtracted from the onset of each late effect on
+    hearing_loss_decrement: float = non_negative(hi=1.0)
+    kidney_damage_decrement: float = non_negative(hi=1.0)
+    prosthesis_failure_decrement: float = non_negative(hi=1.0)
+
+
+@dataclass
+class CarerQalys:
+    """QALYs lost by a carer (NICE reference case allows them); off by default."""
+    enabled: bool = False
+    disutility_on_treatment: float = non_negative(0.0, hi=1.0)
+    disutility_after_relapse: float = non_negative(0.0, hi=1.0)
+    bereavement_disutility: float = non_negative(0.0, hi=1.0)
+    bereavement_years: float = non_negative(0.0, hi=YEARS)
+
+
+@dataclass
+class EndOfLife:
+    """Care in the last days before a cancer death: the expected cost over where patients die."""
+    place_of_death: dict[str, float] = mapping(0.0, 1.0)   # shares summing to 1
+    cost_by_place: dict[str, str] = field(default_factory=dict)   # place -> key of economics.costs
+
+
+@dataclass
+class Uncertain:
+    """A parameter's PSA distribution. `key` is a dotted config key (economics.utilities.survivor,
+    late_effects.kidney_damage) or arms.<arm>.<field> for one arm's own parameter."""
+    key: str = MISSING
+    dist: str = choice(MISSING, *DISTRIBUTIONS)
+    # beta: alpha, beta; gamma: shape, scale; lognormal: mu, sigma (log scale); normal: mean, sd;
+    # dirichlet: one alpha per share of the dict at `key`; fixed: none
+    params: dict[str, float] = mapping(-1e9, 1e9)
+    group: str = ""                                  # EVPPI parameter group (default: the key itself)
+    source: str = ""
+
+
+@dataclass
+class EconomicsConfig:
+    """Costs, utilities and conventions of a cost-utility analysis (osteosim.economics)."""
+    name: str = MISSING
+    perspective: str = ""
+    currency: str = choice(MISSING, *CURRENCIES)
+    price_year: int = bounded(MISSING, 1980, 2100)
+    inflation_per_year: float = bounded(0.0, -0.5, 1.0)   # costs from other price years, compounded
+    discount_costs: float = bounded(MISSING, 0.0, 1.0)
+    discount_effects: float = bounded(MISSING, 0.0, 1.0)
+    horizon_years: float = positive(100.0, hi=YEARS)       # from diagnosis; the run's follow-up bounds it too
+    thresholds: list[float] = listed(lo=0.0, hi=MONEY)     # willingness to pay per QALY
+    costs: dict[str, UnitCost] = field(default_factory=dict)
+    chemotherapy_drugs: dict[str, str] = field(default_factory=dict)    # course type -> key of costs (its drugs)
+    visit_delivery: dict[str, str] = field(default_factory=dict)        # visit resource -> key of costs
+    arm_drugs: dict[str, ArmDrug] = field(default_factory=dict)          # arm name -> its drug
+    end_of_life: EndOfLife = field(default_factory=EndOfLife)
+    utilities: Utilities = field(default_factory=Utilities)
+    carer: CarerQalys = field(default_factory=CarerQalys)
+    psa: list[Uncertain] = field(default_factory=list)
+
+
 @dataclass
 class ScenarioConfig:
     name: str = "default"
@@ -302,6 +391,7 @@ class Config:
     late_effects: LateEffectsConfig = field(default_factory=LateEffectsConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
+    economics: EconomicsConfig = field(default_factory=EconomicsConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 

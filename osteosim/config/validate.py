@@ -74,6 +74,9 @@ def check_ranges(node: Any, prefix: str = "") -> None:
         elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
             for i, item in enumerate(value):
                 check_ranges(item, f"{key}[{i}].")
+        elif isinstance(value, dict) and value and dataclasses.is_dataclass(next(iter(value.values()))):
+            for name, item in value.items():
+                check_ranges(item, f"{key}.{name}.")
         else:
             _check_field(key, value, f.metadata)
 
@@ -127,6 +130,7 @@ def check_consistency(cfg: schema.Config) -> None:
     for key in ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2"):
         _check_keys(f"treatment.course_doses.{key}", getattr(t.course_doses, key), drugs)
     check_late_effects(cfg.late_effects)
+    check_economics(cfg)
     weeks = [course.week for course in t.neoadjuvant]
     if weeks and max(weeks) >= t.surgery_week:
         raise ConfigError(f"treatment.surgery_week={t.surgery_week} must come after the last neoadjuvant week ({max(weeks)})")
@@ -226,3 +230,113 @@ def check_run_size(cfg: schema.Config) -> None:
             raise ConfigError(f"resources.*.background_per_week (total {per_week:.6g} a week) over {years:.6g} "
                               f"years x {runs} run(s) is about {uses:.3g} simulated uses; at most "
                               f"{MAX_BACKGROUND_USES:.0e}")
+
+
+# ---------------------------------------------------------------- economics
+REQUIRED_COSTS = ("diagnosis_workup", "chemo_delivery", "chemo_bed_day", "surgery_limb_salvage", "surgery_amputation", "metastasectomy", "relapse_surgery",
+                  "radiotherapy_fraction", "followup_clinic", "ct_chest", "chest_xray", "palliative_care_year",
+                  "heart_failure_onset", "heart_failure_year", "hearing_loss_onset", "hearing_loss_year",
+                  "kidney_damage_year", "prosthesis_revision")
+DISTRIBUTION_PARAMS = {"fixed": (), "beta": ("alpha", "beta"), "gamma": ("shape", "scale"),
+                       "lognormal": ("mu", "sigma"), "normal": ("mean", "sd")}
+POSITIVE_PARAMS = {"alpha", "beta", "shape", "scale"}
+MAX_SHARES = 64   # shares of one Dirichlet (the PSA keys each parameter's draws in blocks of this many)
+SPREAD_PARAMS = {"sigma", "sd"}
+
+
+def _check_cost_key(key: str, name: str, costs: dict) -> None:
+    if name not in costs:
+        raise ConfigError(f"{key}={name!r} is not one of economics.costs ({', '.join(costs)})")
+
+
+def check_economics(cfg: schema.Config) -> None:
+    """Every amount in the run's currency, every priced thing present, shares summing to 1, and PSA
+    distributions that name a real parameter and can be sampled."""
+    from osteosim.model.codes import VISIT_RESOURCES
+
+    e = cfg.economics
+    for name, cost in e.costs.items():
+        if cost.currency != e.currency:
+            raise ConfigError(f"economics.costs.{name}.currency={cost.currency} is not economics.currency={e.currency} "
+                              "(one currency per analysis)")
+        if not cost.source.strip():
+            raise ConfigError(f"economics.costs.{name}.source is empty; cite health_economics.md § or say ASSUMPTION")
+    missing = [name for name in REQUIRED_COSTS if name not in e.costs]
+    if missing:
+        raise ConfigError(f"economics.costs is missing {', '.join(missing)} (needs {', '.join(REQUIRED_COSTS)})")
+    drugs = {course.drug for course in cfg.treatment.neoadjuvant + cfg.treatment.adjuvant} | {"IE"}
+    _check_keys("economics.chemotherapy_drugs", e.chemotherapy_drugs, drugs)
+    for drug, name in e.chemotherapy_drugs.items():
+        _check_cost_key(f"economics.chemotherapy_drugs.{drug}", name, e.costs)
+    _check_keys("economics.visit_delivery", e.visit_delivery, set(VISIT_RESOURCES))
+    for resource, name in e.visit_delivery.items():
+        _check_cost_key(f"economics.visit_delivery.{resource}", name, e.costs)
+    for arm, drug in e.arm_drugs.items():
+        _check_cost_key(f"economics.arm_drugs.{arm}.cost", drug.cost, e.costs)
+    _check_distribution("economics.end_of_life.place_of_death", e.end_of_life.place_of_death)
+    if set(e.end_of_life.cost_by_place) != set(e.end_of_life.place_of_death):
+        raise ConfigError(f"economics.end_of_life.cost_by_place has places {', '.join(e.end_of_life.cost_by_place)}; "
+                          f"it must price exactly {', '.join(e.end_of_life.place_of_death)}")
+    for place, name in e.end_of_life.cost_by_place.items():
+        _check_cost_key(f"economics.end_of_life.cost_by_place.{place}", name, e.costs)
+    u = e.utilities
+    if u.survivor - u.on_treatment_decrement < -1.0:
+        raise ConfigError(f"economics.utilities.survivor={_fmt(u.survivor)} - on_treatment_decrement="
+                          f"{_fmt(u.on_treatment_decrement)} is below -1")
+    seen = set()
+    for i, item in enumerate(e.psa):
+        if item.key in seen:
+            raise ConfigError(f"economics.psa[{i}].key={item.key} is given a distribution twice")
+        seen.add(item.key)
+        check_uncertain(cfg, f"economics.psa[{i}]", item)
+
+
+def psa_target(cfg: schema.Config, key: str) -> Any:
+    """The current value at a PSA key (a dotted config key, or arms.<arm>.<field> of an arm's file);
+    ConfigError if there is none."""
+    parts = key.split(".")
+    if parts[0] == "arms":
+        if len(parts) != 3 or parts[2] not in schema.ArmConfig.__dataclass_fields__:
+            raise ConfigError(f"{key}: an arm's parameter is arms.<arm>.<field>, field one of "
+                              f"{', '.join(schema.ArmConfig.__dataclass_fields__)}")
+        from osteosim.config import arm_config
+
+        return getattr(arm_config(parts[1]), parts[2])
+    node: Any = cfg
+    for depth, part in enumerate(parts):
+        if dataclasses.is_dataclass(node) and part in node.__dataclass_fields__:
+            node = getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            where = ".".join(parts[:depth]) or "the configuration"
+            raise ConfigError(f"{key} is not a key of the configuration (no {part!r} in {where})")
+    return node
+
+
+def check_uncertain(cfg: schema.Config, where: str, item: schema.Uncertain) -> None:
+    """A PSA distribution: its target exists and has the right kind, and its parameters make a distribution."""
+    target = psa_target(cfg, item.key)
+    if item.dist == "dirichlet":
+        if not isinstance(target, dict) or not target:
+            raise ConfigError(f"{where}.dist=dirichlet needs shares (a dict) at {item.key}")
+        if set(item.params) != set(target):
+            raise ConfigError(f"{where}.params has {', '.join(item.params) or 'nothing'}; a Dirichlet over "
+                              f"{item.key} needs one alpha for each of {', '.join(target)}")
+        if len(target) > MAX_SHARES:
+            raise ConfigError(f"{where}: a Dirichlet over {len(target)} shares; at most {MAX_SHARES}")
+        bad = [k for k, v in item.params.items() if not v > 0]
+        if bad:
+            raise ConfigError(f"{where}.params.{bad[0]}={_fmt(item.params[bad[0]])} is outside (0, 1e9]")
+        return
+    if isinstance(target, bool) or not isinstance(target, (int, float)):
+        raise ConfigError(f"{where}.key={item.key} is not a number (dist={item.dist} samples one number)")
+    needed = DISTRIBUTION_PARAMS[item.dist]
+    if set(item.params) != set(needed):
+        raise ConfigError(f"{where}.params has {', '.join(item.params) or 'nothing'}; dist={item.dist} needs "
+                          f"{', '.join(needed) or 'none'}")
+    for name, value in item.params.items():
+        if name in POSITIVE_PARAMS and not value > 0:
+            raise ConfigError(f"{where}.params.{name}={_fmt(value)} is outside (0, 1e9]")
+        if name in SPREAD_PARAMS and value < 0:
+            raise ConfigError(f"{where}.params.{name}={_fmt(value)} is outside [0, 1e9]")

@@ -15,14 +15,15 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from osteosim.analysis import aggregates as patient_aggregates
+from osteosim.dashboards.economics import economics_section
 from osteosim.dashboards.outcomes import outcomes_section
 from osteosim.dashboards.service import capacity_section, pathway_section
 from osteosim.results.atomic import write_text_atomically
 from osteosim.dashboards.page import esc, figure_html, heading, html_page, html_table, label, no_data, style
 
 VALIDATION = pathlib.Path(__file__).resolve().parents[2] / "experiments" / "validate" / "results" / "validation.csv"
-SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity", "summary": "Summary table",
-            "validation": "Validation"}
+SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity",
+            "economics": "Health economics", "summary": "Summary table", "validation": "Validation"}
 
 
 def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame, summary: dict,
@@ -40,8 +41,10 @@ def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resourc
         "outcomes": outcomes_section(aggregates, summary),
         "pathway": pathway_section(aggregates, events, scenario),
         "capacity": capacity_section(resources),
-        "summary": _summary_section(summary),
     }
+    if summary.get("economics"):
+        bodies["economics"] = economics_section(summary["economics"])
+    bodies["summary"] = _summary_section(summary)
     if validation is not None and not validation.empty:
         bodies["validation"] = _validation_section(validation)
     sections = "\n".join(f'<section id="{esc(key)}">{heading(2, SECTIONS[key])}\n{body}</section>'

@@ -86,6 +86,13 @@ def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
         yield from _replication(config, replication, progress)
 
 
+def arm_chunks(variant: Config, replication: int, seed: int) -> Iterator[Chunk]:
+    """One replication of one arm (`variant.arm`, as given: not reloaded from its file) on stream `seed`;
+    for experiments that set an arm's parameters themselves (osteosim.economics.psa)."""
+    run = _des_replication if engine_for(variant) == "des" else _cohort_replication
+    yield from run(variant, replication, None, seed)
+
+
 def _replication(config: Config, replication: int, progress: Progress | None = None) -> Iterator[Chunk]:
     for arm_index, variant in enumerate(arm_variants(config)):
         run = _des_replication if engine_for(variant) == "des" else _cohort_replication

@@ -35,7 +35,8 @@ PURPOSES = ("arrival", "age", "sex", "site", "met_true", "met_pattern", "nodules
             "complete_response",    # the arm's relapse therapy clears unresectable disease (index: the relapse)
             "relapse_clonogens",    # occult clonogens surviving a later remission (index: the relapse)
             "resistance",           # chemoresistant clonogens at staging (model.disease.seed_resistance)
-            "resistant_survivors")  # resistant clonogens left when a treatment ends (index: 0 first line, k+1 relapse k)
+            "resistant_survivors",  # resistant clonogens left when a treatment ends (index: 0 first line, k+1 relapse k)
+            "psa_parameter")        # a PSA sample's parameter values (economics.psa; stream: the sample)
 PURPOSE = namedtuple("Purpose", PURPOSES)(*range(1, len(PURPOSES) + 1))
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients

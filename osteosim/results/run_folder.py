@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 
 from osteosim.results.atomic import write_json_atomically
 
-FILES = ("patients.parquet", "events.parquet", "resources.parquet", "summary.json", "dashboard.html")
+FILES = ("patients.parquet", "events.parquet", "resources.parquet", "economics.parquet", "summary.json",
+         "dashboard.html")
 BATCH_ROWS = 500_000
 SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "cr2",
                    "second_malignancy_day", "death_cause",
@@ -78,14 +79,18 @@ class _TableWriter:
             self.writer.close()
 
 
-def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None) -> None:
+def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None, pricer=None) -> None:
     """Stream every chunk's patients, events and resources into the staging folder; `totals`, if
-    given, counts each chunk's patients as it passes (the summary then needs no second read)."""
-    writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources")}
+    given, counts each chunk's patients as it passes (the summary then needs no second read);
+    `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows."""
+    writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources",
+                                                                           "economics")}
     try:
         for chunk in chunks:
-            for name, writer in writers.items():
-                writer.write(getattr(chunk, name))
+            for name in ("patients", "events", "resources"):
+                writers[name].write(getattr(chunk, name))
+            if pricer is not None and chunk.patients is not None:
+                writers["economics"].write(pricer(chunk.patients))
             if totals is not None and chunk.patients is not None:
                 totals.add(chunk.patients)
     finally:
@@ -140,7 +145,7 @@ COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 
 
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
-                     warmup_day: float = 0.0, totals: PatientTotals | None = None) -> dict:
+                     warmup_day: float = 0.0, totals: PatientTotals | None = None, pricer=None) -> dict:
     """summary.json (and dashboard.html) from the written tables, or from `totals` counted as they were
     written (the patients file is then not read again, except for Cox fits with several arms)."""
     from osteosim.dashboards.run import write_dashboard
@@ -155,6 +160,8 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
     several_arms = survival["arm"].nunique() > 1
     cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
     summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
+    if pricer is not None:
+        summary["economics"] = pricer.summary(reference)
     if provenance is not None:
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
@@ -178,15 +185,16 @@ def _validation_or_none(folder: Path):
 
 
 def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
-              reference: str | None = None, warmup_day: float = 0.0) -> tuple[dict, list[str]]:
-    """Write a whole run into `folder`; returns the summary and the names of the files it wrote."""
+              reference: str | None = None, warmup_day: float = 0.0, pricer=None) -> tuple[dict, list[str]]:
+    """Write a whole run into `folder`; returns the summary and the names of the files it wrote. With a
+    `pricer` (osteosim.economics.tables.Pricer) the run also has economics.parquet and summary["economics"]."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         totals = PatientTotals(dashboard)
-        write_tables(chunks, staging, totals)
-        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals)
+        write_tables(chunks, staging, totals, pricer)
+        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals, pricer)
         written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
             if name in written:
