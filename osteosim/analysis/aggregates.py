@@ -198,5 +198,6 @@ def _log_log_interval(estimate, variance, z: float = Z_95):
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(variance) / (est * np.abs(np.log(est)))
     transformed = np.log(-np.log(est))
-    bound_a, bound_b = np.exp(-np.exp(transformed + z * se)), np.exp(-np.exp(transformed - z * se))
+    with np.errstate(over="ignore"):   # a huge se (few at risk): exp overflows to inf, and the bound is its limit, 0
+        bound_a, bound_b = np.exp(-np.exp(transformed + z * se)), np.exp(-np.exp(transformed - z * se))
     return np.where(inside, bound_a, estimate), np.where(inside, bound_b, estimate)

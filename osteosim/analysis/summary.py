@@ -132,12 +132,15 @@ def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: 
     return summarise(survival_counts(patients), [tally(patients)], events, resources, reference, patients, warmup_day)
 
 
-def survival_lines(summary: dict, years: int = 5) -> list[str]:
-    """Human-readable 5-year OS/EFS by metastatic status with 95% CIs, for the terminal."""
-    lines = [f"{years}-year survival (Kaplan-Meier, 95% CI):"]
+def survival_lines(summary: dict, entered_at_relapse: bool = False) -> list[str]:
+    """Human-readable OS/EFS with 95% CIs, for the terminal: at 5 years by metastatic status, or, for
+    patients who entered at a recurrence (cohort=relapsed), at 1 year from entry, all together."""
+    years, groups = (1, ("all",)) if entered_at_relapse else (5, ("localized", "metastatic"))
+    lines = [f"{years}-year survival (Kaplan-Meier, 95% CI)" + (" from entry at a recurrence; EFS is PFS:"
+                                                                if entered_at_relapse else ":")]
     width = max([12] + [len(row["arm"]) for row in summary["survival"]])
     for row in summary["survival"]:
-        if row["years"] != years or row["group"] == "all":
+        if row["years"] != years or row["group"] not in groups:
             continue
         if row["estimate"] is None:
             text = "not estimable (follow-up too short)"

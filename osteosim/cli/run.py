@@ -123,7 +123,8 @@ def _run_job(cfg, folder: Path) -> None:
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
                                      warmup_day=warmup_day(config), pricer=pricer)
     seal(folder, written)
-    print("\n".join(survival_lines(summary) + difference_lines(summary) + economics_lines(summary["economics"])))
+    print("\n".join(survival_lines(summary, config.cohort.entry == "relapse") + difference_lines(summary)
+                    + economics_lines(summary["economics"])))
     print(f"results: {folder} ({time.perf_counter() - started:.1f} s)")
 
 
