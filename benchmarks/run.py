@@ -145,7 +145,8 @@ for _ in range(repeats):
 print(min(times))
 """
 PATHWAY_BASELINES = {"511e6bc": "the hand-written Numba loop (before the one pathway description)",
-                     "fa5c893": "the one pathway description as first merged"}
+                     "fa5c893": "the one pathway description as first merged",
+                     "40c3ce2": "before the course after relapse and chemoresistance (issue 11)"}
 
 
 def cohort_pathways_vs_commits(n: int = 300_000, rounds: int = 3) -> dict:
