@@ -99,8 +99,9 @@ def report(table: pd.DataFrame, args) -> str:
               "to the NHS price).",
               "- **Horizon and population.** A lifetime horizon (80 years of follow-up) for patients aged as "
               "conf/cohort/service.yaml samples them; TA235's horizon and starting age are not in the evidence file.",
-              "- **Second and later relapses** are not modelled (DESIGN, known limits): survival after relapse is "
-              "parametric, so relapse-related costs and QALY losses are approximations.",
+              "- **The course after relapse** is simulated (remissions, later relapses, lines until progression, "
+              "palliative care; DESIGN §3), but only the resources it books are priced: later lines' drugs other "
+              "than IE are a gap, so relapse care avoided is if anything undervalued.",
               "", "At 1.5% on costs and effects (NICE's non-reference case, introduced after this appraisal, §6) the ICER "
               f"falls to £{table.iloc[1].icer:,.0f} per QALY."]
     return "\n".join(lines) + "\n"
