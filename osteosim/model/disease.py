@@ -63,10 +63,10 @@ def initial_state(day, micro, overt, growth, sensitivity):
 
 @nb.njit(cache=True)
 def _log10_add(a, b):
-    hi = max(a, b)
-    if hi == -np.inf:
+    hi, lo = max(a, b), min(a, b)
+    if lo == -np.inf:      # nothing to add (most patients have no resistant clonogens): no transcendental calls
         return hi
-    return hi + np.log10(10.0 ** (a - hi) + 10.0 ** (b - hi))
+    return hi + np.log10(1.0 + 10.0 ** (lo - hi))
 
 
 @nb.njit(cache=True)
@@ -87,11 +87,11 @@ def advance(s, day, params):
     dt = day - s.day
     if dt <= 0.0:
         return s
-    before = occult(s)
-    grown = before + s.growth * dt
     detect_day = s.detect_day
-    if detect_day == np.inf and grown >= params.detect:
-        detect_day = s.day + max(0.0, (params.detect - before) / s.growth)
+    if detect_day == np.inf:
+        before = occult(s)
+        if before + s.growth * dt >= params.detect:
+            detect_day = s.day + max(0.0, (params.detect - before) / s.growth)
     return DiseaseState(s.micro + s.growth * dt, s.overt + s.growth * dt, day, s.growth, s.sensitivity, s.primary_kill,
                         detect_day, s.resistant + s.growth * dt)
 
