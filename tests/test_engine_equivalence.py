@@ -35,7 +35,7 @@ def both_engines(*overrides: str):
 
 def assert_same_patients_and_events(des, cohort) -> None:
     """Patients identical; events identical patient by patient in their logged order, taking the arm's
-    appointments apart from the pathway. Only how the two interleave is free: the arm's visits run beside
+    appointments (and supportive care's visits) apart from the pathway. Only how the two interleave is free: the arm's visits run beside
     the pathway as their own SimPy process, so a visit and a course on the same day interleave by process
     scheduling in `des` and in logging order in `cohort` (seen with arm=mapie: an IE admission on the day
     of a MAP course)."""
@@ -44,8 +44,11 @@ def assert_same_patients_and_events(des, cohort) -> None:
     for part in ("pathway", "arm"):
         tables = []
         for events in (des.events, cohort.events):
-            arm = events.stage.astype(str) == "arm"
-            tables.append(events[arm if part == "arm" else ~arm].sort_values(by_patient, kind="stable")
+            arm = events.stage.astype(str).isin(["arm", "supportive"])   # visits beside the pathway
+            # series beside the pathway on the same day (a palliative referral's first nurse contact and an
+            # end-of-life admission) interleave by process scheduling in des: compare them series by series
+            order = by_patient + ["resource", "day"] if part == "arm" else by_patient
+            tables.append(events[arm if part == "arm" else ~arm].sort_values(order, kind="stable")
                           .reset_index(drop=True))
         assert_same_table(*tables)
 
@@ -59,6 +62,8 @@ CASES += [
     pytest.param("baseline", ["seed=4", "cohort.followup_years=1", "replications=2"], id="baseline-short-2-replications"),
     pytest.param("xray_surveillance", ["seed=6", "disease.cr2_factor_per_log10_past_detection=0.5"],
                  id="xray_surveillance-cr2-by-burden"),
+    pytest.param("baseline", ["seed=8", "cohort.metastatic_fraction=1", "supportive.palliative.policy=early"],
+                 id="baseline-early-palliative-referral"),
 ]
 
 

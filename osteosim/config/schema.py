@@ -16,7 +16,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from osteosim.model.codes import VISIT_PHASES, VISIT_RESOURCES
+from osteosim.model.codes import ARM_VISIT_PHASES as VISIT_PHASES   # the phases an arm's visits may start in
+from osteosim.model.codes import VISIT_RESOURCES
 
 
 def bounded(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -233,6 +234,36 @@ class ResourcesConfig:
     radiotherapy: ResourceConfig = field(default_factory=ResourceConfig)
     followup_clinic: ResourceConfig = field(default_factory=ResourceConfig)
     day_case: ResourceConfig = field(default_factory=ResourceConfig)
+    palliative_nurse: ResourceConfig = field(default_factory=ResourceConfig)
+    eol_bed: ResourceConfig = field(default_factory=ResourceConfig)
+
+
+# ---------------------------------------------------------------- supportive care
+PALLIATIVE_POLICIES = ("late", "early")   # referral at the last line's end, or as soon as cure is not possible
+PLACES = ("home", "hospice", "hospital")  # where a patient dies of the disease
+
+
+@dataclass
+class PalliativeConfig:
+    """Referral to specialist palliative care, its contacts and the end of life (model.pathway, model.supportive)."""
+    policy: str = choice(MISSING, *PALLIATIVE_POLICIES)
+    referral_probability: dict[str, float] = mapping(0.0, 1.0)      # policy -> chance of a referral at its trigger
+    contact_interval_days: float = positive(hi=DAYS)                 # a palliative-care nurse contact this often ...
+    contact_days: float = positive(hi=DAYS)                          # ... holding a nurse this long
+    contacts_max: int = bounded(MISSING, 0, 1000)                    # ... at most this many (they stop at death)
+    end_of_life_admission: float = probability()                     # admitted for the last days without specialist care
+    end_of_life_admission_rr_specialist: float = positive(hi=MULTIPLIER)   # ... times this when referred by then
+    end_of_life_admission_days: float = positive(hi=DAYS)            # the admission, until death
+    place_of_death: dict[str, float] = mapping(0.0, 1.0)            # without specialist care: shares summing to 1
+    hospital_death_or_specialist: float = positive(hi=MULTIPLIER)    # odds ratio of a hospital death when referred
+    home_share_outside_hospital_specialist: float = probability()    # home (rest: hospice) when referred
+
+
+@dataclass
+class SupportiveConfig:
+    """Supportive care beside the pathway: palliative care (and, later, psychosocial care and survivorship)."""
+    name: str = MISSING
+    palliative: PalliativeConfig = field(default_factory=PalliativeConfig)
 
 
 # ---------------------------------------------------------------- arm and scenario
@@ -389,6 +420,7 @@ class Config:
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
     treatment: TreatmentConfig = field(default_factory=TreatmentConfig)
     late_effects: LateEffectsConfig = field(default_factory=LateEffectsConfig)
+    supportive: SupportiveConfig = field(default_factory=SupportiveConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
     economics: EconomicsConfig = field(default_factory=EconomicsConfig)

@@ -26,6 +26,7 @@ import numpy as np
 from osteosim.model import decisions as dec
 from osteosim.model import disease as k
 from osteosim.model import doses
+from osteosim.model import supportive as sup
 from osteosim.model.codes import (DAYS_PER_YEAR, DEATH, DETAIL, DETAIL_OF_MET, DETAIL_OF_SITE, EVENT,
                                   LUNG_RELAPSE_SITES, MET, PHASE, RESOURCE, SITE, STAGE, coded)
 
@@ -398,8 +399,8 @@ def relapse_care(seed, P, params, row):
                                            detail=DETAIL.none))
             row.line += 1
             row.progress_day = row.clock + k.progression_days(row.line, params.relapse_pfs_hr, seed, pid, params)
-            return _then(row, 5 if not entered else 11, _step(STEP.dies, k.lethal_day(state, params),
-                                                              detail=DEATH.osteosarcoma))
+            row.lethal_day = k.lethal_day(state, params)
+            return _then(row, 14, _step(STEP.dies, row.lethal_day, detail=DEATH.osteosarcoma))
         if pc == 2:
             return _then(row, 3, _step(STEP.hold, resource=row.theatre, stage=STAGE.relapse))
         if pc == 3:
@@ -456,7 +457,26 @@ def relapse_care(seed, P, params, row):
                 row.pc = 11
                 continue
             row.palliative_day = row.clock
-            return _then(row, FINISHED, _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative))
+            return _then(row, 17, _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative))
+        if pc == 14:     # cure is no longer possible: the early policy refers now (supportive care, no time passes)
+            if P.palliative_early != 0.0 and sup.referred(seed, pid, P):
+                return _then(row, 15, palliative_referral(row))
+            pc = 16
+        if pc == 15:
+            return _then(row, 16, _step(STEP.visits, row.clock, detail=PHASE.palliative))
+        if pc == 16:     # an admission for the last days of life, planned now; then the treatment goes on
+            treatment = 11 if (P.entry_relapse != 0.0 and row.relapses == 1) else 5
+            if sup.admitted_at_end(seed, pid, not np.isnan(row.palliative_referral_day), P):
+                return _then(row, treatment, _step(STEP.visits, max(row.clock, row.lethal_day - P.eol_admission_days),
+                                                   detail=PHASE.end_of_life))
+            row.pc = treatment
+            continue
+        if pc == 17:     # the last line has stopped: the late policy refers now
+            if P.palliative_early == 0.0 and np.isnan(row.palliative_referral_day) and sup.referred(seed, pid, P):
+                return _then(row, 18, palliative_referral(row))
+            return _then(row, FINISHED, _step(STEP.done))
+        if pc == 18:
+            return _then(row, FINISHED, _step(STEP.visits, row.clock, detail=PHASE.palliative))
         return _step(STEP.done)
 
 
@@ -468,6 +488,13 @@ def relapse_found(row, site, stage):
     row.relapse_site = site
     event = EVENT.progression if site == SITE.progression else EVENT.relapse
     return _step(STEP.log, stage=stage, event=event, detail=DETAIL_OF_SITE[site])
+
+
+@nb.njit(cache=True)
+def palliative_referral(row):
+    """Record a referral to specialist palliative care today; returns the step that logs it."""
+    row.palliative_referral_day = row.clock
+    return _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative_referral)
 
 
 @nb.njit(cache=True)

@@ -60,6 +60,11 @@ class Scalars(NamedTuple):
     ie_ifosfamide: float           # g/m2 of ifosfamide in one second-line IE course
     ie_weight: float               # share of a MAP cycle's kill one IE course gives
     entry_relapse: float           # 1: patients enter at a recurrence (cohort.entry=relapse)
+    palliative_early: float        # 1: referral to palliative care as soon as cure is not possible; 0: at the last line's end
+    referral_p: float              # chance of that referral (the policy's)
+    eol_admission_p: float         # chance of an end-of-life admission without specialist palliative care ...
+    eol_admission_rr: float        # ... times this when referred by the time cure is not possible
+    eol_admission_days: float      # the admission, until death
 
 
 VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
@@ -88,12 +93,24 @@ class Protocol(NamedTuple):
     followup_interval_days: np.ndarray
     relapse_site_cdf: np.ndarray  # cumulative, in codes.RELAPSE_SITES order
     cr2_by_site: np.ndarray       # in codes.SITES order
-    visits: np.ndarray            # (n, len(VISIT)) the arm's visits; phase and resource are codes
+    visits: np.ndarray            # (n, len(VISIT)) the arm's visits, then supportive care's; phase and resource are codes
 
 
 def pack_visits(arm) -> np.ndarray:
     rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
              VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
+
+
+def supportive_visits(cfg: Config) -> np.ndarray:
+    """Supportive care's series of visits (conf/supportive), run by the same scheduler as an arm's:
+    palliative-care nurse contacts from a referral, and the end-of-life admission."""
+    pal = cfg.supportive.palliative
+    rows = [(VISIT_PHASES.index("palliative"), pal.contacts_max, pal.contact_interval_days, 0.0,
+             VISIT_RESOURCES.index("palliative_nurse"), pal.contact_days, 0.0),
+            (VISIT_PHASES.index("end_of_life"), 1, 1.0, 0.0, VISIT_RESOURCES.index("eol_bed"),
+             pal.end_of_life_admission_days, 0.0)]
+    rows = [r for r in rows if r[1] > 0]
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
 
@@ -112,7 +129,7 @@ def _courses(courses, t):
 
 
 def pack_scalars(cfg: Config) -> Scalars:
-    t, d, arm = cfg.treatment, cfg.disease, cfg.arm
+    t, d, arm, pal = cfg.treatment, cfg.disease, cfg.arm, cfg.supportive.palliative
     named = dict(
         dx_to_chemo=t.diagnosis_to_chemo_days,
         imaging=t.imaging_days,
@@ -156,6 +173,11 @@ def pack_scalars(cfg: Config) -> Scalars:
         ie_ifosfamide=t.course_doses.ifosfamide_g_m2["IE"],
         ie_weight=t.course_kill_weight["IE"],
         entry_relapse=cfg.cohort.entry == "relapse",
+        palliative_early=pal.policy == "early",
+        referral_p=pal.referral_probability[pal.policy],
+        eol_admission_p=pal.end_of_life_admission,
+        eol_admission_rr=pal.end_of_life_admission_rr_specialist,
+        eol_admission_days=pal.end_of_life_admission_days,
     )
     return Scalars(**{name: float(value) for name, value in named.items()})
 
@@ -168,7 +190,7 @@ def pack(cfg: Config) -> Protocol:
                     np.array([b.until_year for b in t.followup_schedule], dtype=np.float64),
                     np.array([b.interval_days for b in t.followup_schedule], dtype=np.float64),
                     cdf, np.array([d.cr2_probability[name] for name in SITES], dtype=np.float64),
-                    pack_visits(cfg.arm))
+                    np.concatenate([pack_visits(cfg.arm), supportive_visits(cfg)]))
 
 
 PROTOCOL_DTYPE = np.dtype(

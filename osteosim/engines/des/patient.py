@@ -11,7 +11,7 @@ import simpy
 
 from osteosim.engines.des.resources import abandon, acquire, release, use
 from osteosim.model.appointments import visit_applies, visit_day
-from osteosim.model.codes import DEATH_CAUSES, RESOURCE_OF_VISIT, STAGE
+from osteosim.model.codes import DEATH_CAUSES, RESOURCE_OF_VISIT, STAGE_OF_PHASE
 from osteosim.model.pathway import STEP
 from osteosim.model.protocol import VISIT
 
@@ -61,12 +61,13 @@ def arm_visit_series(run, pid: int, v: int, anchor: float):
     """Row v's visits from `anchor`, each holding its resource, until the patient dies or the run ends."""
     env, visits = run.env, run.protocol.visits
     resource = run.resources[RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]]
+    stage = STAGE_OF_PHASE[int(visits[v, VISIT.phase])]     # an arm's appointment or supportive care
     try:
         for i in range(int(visits[v, VISIT.count])):
             day = visit_day(visits, v, anchor, i)
             if day >= run.horizon:
                 return
             yield env.timeout(max(0.0, day - env.now))
-            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=STAGE.arm, events=run.events)
+            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=stage, events=run.events)
     except simpy.Interrupt:
         return  # the patient died
