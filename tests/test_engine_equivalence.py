@@ -45,9 +45,10 @@ def assert_same_patients_and_events(des, cohort) -> None:
         tables = []
         for events in (des.events, cohort.events):
             arm = events.stage.astype(str).isin(["arm", "supportive"])   # visits beside the pathway
-            # series beside the pathway on the same day (a palliative referral's first nurse contact and an
-            # end-of-life admission) interleave by process scheduling in des: compare them series by series
-            order = by_patient + ["resource", "day"] if part == "arm" else by_patient
+            # series beside the pathway on the same day (a family assessment and the first admission's contact,
+            # a palliative referral's first nurse contact and an end-of-life admission) interleave by process
+            # scheduling in des: compare them by resource, day and event
+            order = by_patient + ["resource", "day", "event"] if part == "arm" else by_patient
             tables.append(events[arm if part == "arm" else ~arm].sort_values(order, kind="stable")
                           .reset_index(drop=True))
         assert_same_table(*tables)

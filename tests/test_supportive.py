@@ -82,3 +82,60 @@ def test_places_of_death_follow_the_configured_shares_with_and_without_a_referra
     assert h1 / (1 - h1) == pytest.approx(h0 / (1 - h0) * L.hospital_or)
     other = places_of_death(np.full(10, DEATH.other), np.full(10, 1.0), np.full(10, 0.0), 0, 3, L)
     assert (other == PLACE.none).all()
+
+
+# ------------------------------------------------------------------ psychosocial care and survivorship
+def supportive_starts(run, resource):
+    ev = run.events
+    return ev[(ev.event.astype(str) == "start") & (ev.stage.astype(str) == "supportive")
+              & (ev.resource.astype(str) == resource)]
+
+
+def test_family_tiers_follow_the_configured_shares(late):
+    """Every diagnosed family is assessed into a tier; shares within 4 binomial standard errors."""
+    p = late.patients
+    assert (p.family_tier.astype(str) != "").all()
+    n = len(p)
+    for tier, share in late.config.supportive.family_tiers.items():
+        got = np.mean(p.family_tier.astype(str) == tier)
+        assert abs(got - share) < 4 * np.sqrt(share * (1 - share) / n), tier
+
+
+def test_psychosocial_contacts_follow_admissions_tiers_relapses_and_deaths(late):
+    """One social-work contact per chemotherapy admission plus the assessment (contacts follow days in
+    hospital); the clinical tier has more psychology sessions than the universal one; bereavement after
+    deaths only, within the horizon."""
+    ev, p = late.events, late.patients.set_index("patient_id")
+    courses = ev[(ev.event.astype(str) == "start") & (ev.resource.astype(str) == "chemo_bed")
+                 & (ev.stage.astype(str) != "supportive")].groupby("patient_id").size()
+    social = supportive_starts(late, "social_work").groupby("patient_id").size()
+    relapsed = p.relapses.reindex(social.index) > 0
+    expected = 1 + courses.reindex(social.index, fill_value=0) + relapsed.astype(int)
+    assert (social <= expected).all() and (social == expected).mean() > 0.9   # contacts stop at death
+    psych = supportive_starts(late, "psychology").groupby("patient_id").size().reindex(p.index, fill_value=0)
+    tier = p.family_tier.astype(str)
+    assert psych[tier == "clinical"].mean() > psych[tier == "targeted"].mean() > psych[tier == "universal"].mean()
+    bereaved = supportive_starts(late, "psychology").merge(p[["death_day"]], left_on="patient_id",
+                                                          right_index=True)
+    after = bereaved[bereaved.day > bereaved.death_day]
+    assert len(after) > 0 and (after.day >= after.death_day + 28 - 1e-9).all()
+
+
+def test_survivorship_surveillance_only_after_its_exposure(late):
+    p = late.patients.set_index("patient_id")
+    for resource, dose in (("echo", "doxorubicin_mg_m2"), ("audiology", "cisplatin_mg_m2")):
+        seen = supportive_starts(late, resource)
+        assert len(seen) > 0
+        rows = p.loc[seen.patient_id]
+        assert (rows[dose].to_numpy() > 0).all()
+        assert (seen.day.to_numpy() >= rows.end_of_treatment_day.to_numpy()).all()
+
+
+def test_revision_surgery_is_booked_at_the_prosthesis_failure_when_switched_on():
+    run = simulate(compose([*BASE, "cohort.metastatic_fraction=0", "cohort.followup_years=15",
+                            "supportive.revision_surgery=true"]), summary=False)
+    p = run.patients.set_index("patient_id")
+    revisions = supportive_starts(run, "theatre_ortho").set_index("patient_id").day
+    failed = p.prosthesis_failure_day.dropna()
+    assert len(failed) >= 20
+    np.testing.assert_allclose(revisions.sort_index(), failed.sort_index())

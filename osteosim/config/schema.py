@@ -17,7 +17,7 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from osteosim.model.codes import ARM_VISIT_PHASES as VISIT_PHASES   # the phases an arm's visits may start in
-from osteosim.model.codes import VISIT_RESOURCES
+from osteosim.model.codes import EXPOSURES, FAMILY_TIERS, SUPPORTIVE_PHASES, VISIT_RESOURCES
 
 
 def bounded(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -236,6 +236,10 @@ class ResourcesConfig:
     day_case: ResourceConfig = field(default_factory=ResourceConfig)
     palliative_nurse: ResourceConfig = field(default_factory=ResourceConfig)
     eol_bed: ResourceConfig = field(default_factory=ResourceConfig)
+    psychology: ResourceConfig = field(default_factory=ResourceConfig)
+    social_work: ResourceConfig = field(default_factory=ResourceConfig)
+    echo: ResourceConfig = field(default_factory=ResourceConfig)
+    audiology: ResourceConfig = field(default_factory=ResourceConfig)
 
 
 # ---------------------------------------------------------------- supportive care
@@ -259,11 +263,37 @@ class PalliativeConfig:
     home_share_outside_hospital_specialist: float = probability()    # home (rest: hospice) when referred
 
 
+TIERS = FAMILY_TIERS[1:]                   # psychosocial risk tiers of a family (PPPHM)
+
+
+@dataclass
+class SupportiveVisits:
+    """A series of supportive-care visits: from a phase's anchor, how many, how often, where, how long, for whom.
+
+    Phases: assessment (diagnosis), admission (each chemotherapy admission), relapse_support (the
+    first relapse), palliative (a palliative-care referral), bereavement (the patient's death),
+    survivorship (the end of first-line treatment), revision (an endoprosthesis failure, with
+    supportive.revision_surgery). Visits stop at death, except bereavement's (at the horizon).
+    """
+    phase: str = choice(MISSING, *SUPPORTIVE_PHASES)
+    count: int = bounded(MISSING, 1, 1000)
+    interval_days: float = positive(hi=LONG_DAYS)
+    start_after_days: float = non_negative(0.0, hi=LONG_DAYS)
+    resource: str = choice(MISSING, *VISIT_RESOURCES)
+    days: float = positive(hi=DAYS)
+    tier: str = choice("all", "all", *TIERS)               # only families of this tier
+    exposure: str = choice("", *EXPOSURES)                  # only patients given this drug ("" everyone)
+    description: str = ""
+
+
 @dataclass
 class SupportiveConfig:
-    """Supportive care beside the pathway: palliative care (and, later, psychosocial care and survivorship)."""
+    """Supportive care beside the pathway: psychosocial care, palliative care, survivorship surveillance."""
     name: str = MISSING
+    family_tiers: dict[str, float] = mapping(0.0, 1.0)          # universal / targeted / clinical shares
     palliative: PalliativeConfig = field(default_factory=PalliativeConfig)
+    visits: list[SupportiveVisits] = field(default_factory=list)
+    revision_surgery: bool = False     # an endoprosthesis failure books revision surgery (phase revision)
 
 
 # ---------------------------------------------------------------- arm and scenario

@@ -165,6 +165,10 @@ def check_supportive(s: schema.SupportiveConfig) -> None:
         raise ConfigError(f"supportive.palliative.place_of_death has places {', '.join(p.place_of_death) or 'none'}; "
                           f"it must list exactly {', '.join(schema.PLACES)}")
     _check_distribution("supportive.palliative.place_of_death", p.place_of_death)
+    if set(s.family_tiers) != set(schema.TIERS):
+        raise ConfigError(f"supportive.family_tiers has tiers {', '.join(s.family_tiers) or 'none'}; "
+                          f"it must list exactly {', '.join(schema.TIERS)}")
+    _check_distribution("supportive.family_tiers", s.family_tiers)
 
 
 def check_late_effects(e: schema.LateEffectsConfig) -> None:

@@ -98,6 +98,14 @@ def kidney_damage_chance(dose, L):
 
 
 @nb.njit(cache=True)
+def prosthesis_failure_day(seed, pid, surgery, shape, scale_days):
+    """The day a limb-salvage endoprosthesis fails (Weibull from surgery); the pathway books revision
+    surgery on it (supportive.revision_surgery) from the same draw."""
+    u = rng.uniform(seed, pid, rng.PURPOSE.late_effect, 3)
+    return surgery + scale_days * (-np.log(u)) ** (1.0 / shape)
+
+
+@nb.njit(cache=True)
 def _followed(day, death, horizon):
     """The day if the patient is alive and followed then, else NaN."""
     return day if day < horizon and not day >= death else np.nan
@@ -122,7 +130,6 @@ def late_effect_days(doxorubicin, doxorubicin_first, cisplatin, cisplatin_last, 
                 rng.uniform(seed, pid, rng.PURPOSE.late_effect, 2) < kidney_damage_chance(ifosfamide[i], L):
             kd[i] = _followed(ifosfamide_last[i], death[i], horizon)
         if not np.isnan(surgery[i]) and not amputation(seed, pid, L):
-            u = rng.uniform(seed, pid, rng.PURPOSE.late_effect, 3)
-            day = surgery[i] + L.pf_scale_days * (-np.log(u)) ** (1.0 / L.pf_shape)
-            pf[i] = _followed(day, death[i], horizon)
+            pf[i] = _followed(prosthesis_failure_day(seed, pid, surgery[i], L.pf_shape, L.pf_scale_days), death[i],
+                              horizon)
     return hf, hl, kd, pf

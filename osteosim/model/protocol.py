@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from osteosim.config.schema import MAX_BANDS, MAX_COURSES, Config
-from osteosim.model.codes import RELAPSE_SITES, SITES, VISIT_PHASES, VISIT_RESOURCES
+from osteosim.model.codes import EXPOSURES, FAMILY_TIERS, RELAPSE_SITES, SITES, VISIT_PHASES, VISIT_RESOURCES
 
 
 class Scalars(NamedTuple):
@@ -65,10 +65,15 @@ class Scalars(NamedTuple):
     eol_admission_p: float         # chance of an end-of-life admission without specialist palliative care ...
     eol_admission_rr: float        # ... times this when referred by the time cure is not possible
     eol_admission_days: float      # the admission, until death
+    tier_universal: float          # shares of families in the universal and targeted psychosocial tiers (the rest: clinical)
+    tier_targeted: float
+    revision_surgery: float        # 1: an endoprosthesis failure books revision surgery (supportive.revision_surgery)
+    pf_shape: float                # Weibull shape and scale (days) of endoprosthesis survival (late_effects)
+    pf_scale_days: float
 
 
 VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
-                                   "poor_only"))(*range(7))   # columns of Protocol.visits
+                                   "poor_only", "tier", "exposure"))(*range(9))   # columns of Protocol.visits
 
 
 class Protocol(NamedTuple):
@@ -98,7 +103,7 @@ class Protocol(NamedTuple):
 
 def pack_visits(arm) -> np.ndarray:
     rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
+             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only), 0.0, 0.0) for v in arm.visits]
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
 
@@ -107,9 +112,13 @@ def supportive_visits(cfg: Config) -> np.ndarray:
     palliative-care nurse contacts from a referral, and the end-of-life admission."""
     pal = cfg.supportive.palliative
     rows = [(VISIT_PHASES.index("palliative"), pal.contacts_max, pal.contact_interval_days, 0.0,
-             VISIT_RESOURCES.index("palliative_nurse"), pal.contact_days, 0.0),
+             VISIT_RESOURCES.index("palliative_nurse"), pal.contact_days, 0.0, 0.0, 0.0),
             (VISIT_PHASES.index("end_of_life"), 1, 1.0, 0.0, VISIT_RESOURCES.index("eol_bed"),
-             pal.end_of_life_admission_days, 0.0)]
+             pal.end_of_life_admission_days, 0.0, 0.0, 0.0)]
+    rows += [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
+              VISIT_RESOURCES.index(v.resource), v.days, 0.0,
+              float(FAMILY_TIERS.index(v.tier) if v.tier != "all" else 0), float(EXPOSURES.index(v.exposure)))
+             for v in cfg.supportive.visits]
     rows = [r for r in rows if r[1] > 0]
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
@@ -129,7 +138,10 @@ def _courses(courses, t):
 
 
 def pack_scalars(cfg: Config) -> Scalars:
+    from osteosim.model.late_effects import pack as pack_late_effects
+
     t, d, arm, pal = cfg.treatment, cfg.disease, cfg.arm, cfg.supportive.palliative
+    late = pack_late_effects(cfg)
     named = dict(
         dx_to_chemo=t.diagnosis_to_chemo_days,
         imaging=t.imaging_days,
@@ -178,6 +190,11 @@ def pack_scalars(cfg: Config) -> Scalars:
         eol_admission_p=pal.end_of_life_admission,
         eol_admission_rr=pal.end_of_life_admission_rr_specialist,
         eol_admission_days=pal.end_of_life_admission_days,
+        tier_universal=cfg.supportive.family_tiers["universal"],
+        tier_targeted=cfg.supportive.family_tiers["targeted"],
+        revision_surgery=cfg.supportive.revision_surgery,
+        pf_shape=late.pf_shape,
+        pf_scale_days=late.pf_scale_days,
     )
     return Scalars(**{name: float(value) for name, value in named.items()})
 

@@ -24,7 +24,8 @@ OUTPUT_FIELDS = (
        ("csr", np.float64),            # 1: complete surgical remission
        ("relapse_site", np.float64),   # code in codes.SITES, -1 = none
        ("cr2", np.float64),            # 1/0, NaN without relapse
-       ("relapses", np.int64)]         # relapses (and first-line progressions) found, the first included
+       ("relapses", np.int64),         # relapses (and first-line progressions) found, the first included
+       ("family_tier", np.int64)]      # the family's psychosocial tier (codes.FAMILY_TIERS; 0: not assessed)
     + [(name, np.float64) for name in DOSE_COLUMNS])   # cumulative doses of the courses given (model.doses)
 EXPOSURE_DAYS = ("doxorubicin_first_day", "cisplatin_last_day", "ifosfamide_last_day")   # NaN: never given
 PATIENT_FIELDS = [("pid", np.int64), ("arrival", np.float64), ("age", np.float64), ("axial", np.int64),
@@ -82,6 +83,7 @@ class PatientRecord:
         self.relapse_site = rows["relapse_site"].astype(np.int8)
         self.cr2 = rows["cr2"].copy()
         self.relapses = rows["relapses"].astype(np.int32)
+        self.family_tier = rows["family_tier"].astype(np.int8)
         self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
         for name in DOSE_COLUMNS + EXPOSURE_DAYS:
             setattr(self, name, rows[name].copy())

@@ -9,8 +9,14 @@ possible, less often when the patient has been referred by then. Where a patient
 disease dies is drawn after the pathway (it changes nothing in it), from whether the referral came
 before the death. None of this changes survival: the steps are logs and visits, which take no time.
 
-Draws: purposes `palliative_referral`, `end_of_life` (in the pathway) and `place_of_death`
-(after it), index 0 each: a patient reaches the point where cure is not possible once.
+Psychosocial care: a family assessment at diagnosis sorts the family into a risk tier (universal,
+targeted, clinical); supportive visit series (conf/supportive `visits`) follow from the assessment,
+each chemotherapy admission (so contacts follow days in hospital), the first relapse, a
+palliative referral and, for the family, a death; survivors are screened yearly.
+
+Draws: purposes `palliative_referral`, `end_of_life` (in the pathway), `place_of_death`
+(after it) and `family_tier` (at diagnosis), index 0 each: a patient reaches the point where
+cure is not possible once.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import numba as nb
 import numpy as np
 
 from osteosim.model import rng
-from osteosim.model.codes import DEATH, PLACE
+from osteosim.model.codes import DEATH, PLACE, TIER
 
 
 @nb.njit(cache=True)
@@ -34,6 +40,14 @@ def admitted_at_end(seed, pid, referred_by_now, P):
     """Is an admission for the last days of life planned (less often with specialist palliative care)?"""
     p = P.eol_admission_p * (P.eol_admission_rr if referred_by_now else 1.0)
     return rng.uniform(seed, pid, rng.PURPOSE.end_of_life, 0) < min(p, 1.0)
+
+
+@nb.njit(cache=True)
+def family_tier(seed, pid, P):
+    """The family's psychosocial risk tier at diagnosis (codes.TIER): universal, targeted or clinical."""
+    u = rng.uniform(seed, pid, rng.PURPOSE.family_tier, 0)
+    return TIER.universal if u < P.tier_universal else TIER.targeted if u < P.tier_universal + P.tier_targeted \
+        else TIER.clinical
 
 
 class PlaceParams(NamedTuple):
