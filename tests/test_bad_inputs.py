@@ -341,6 +341,11 @@ CASES = [
       "supportive.visits[0].start_after_days=-1"),
     O("supportive-visit-days-inf", ["supportive.visits.0.days=inf"], "supportive.visits[0].days=inf"),
     O("revision-surgery-not-bool", ["supportive.revision_surgery=maybe"], "supportive.revision_surgery"),
+    O("arm-palliative-policy", ["arm.palliative_policy=never"], "arm.palliative_policy='never' is not one of , late, early"),
+    O("arm-heart-failure-hr-0", ["arm.heart_failure_hr=0"], "arm.heart_failure_hr=0"),
+    O("arm-roster-unknown-resource", ["+arm.rosters.canteen=[1,1,1,1,1,0,0]"], "arm.rosters.canteen is not a resource"),
+    O("arm-roster-length", ["+arm.rosters.psychology=[1,1]"], "arm.rosters.psychology=[1, 1] must list 7 values"),
+    O("arm-roster-negative", ["+arm.rosters.echo=[1,1,1,1,-1,0,0]"], "arm.rosters.echo[4]=-1"),
     O("supportive-misspelt", ["supportive.palliative.polcy=early"], "supportive.palliative.polcy"),
     O("supportive-no-option", ["supportive=none"], "supportive=none"),
     # --- osteosim: economics (conf/economics/, osteosim.config.validate.check_economics)

@@ -331,6 +331,10 @@ class ArmConfig:
     relapse_complete_response: float = probability(0.0)
     surveillance_imaging: str = choice("ct", *SURVEILLANCE_IMAGING)
     visits: list[ArmVisits] = field(default_factory=list)
+    # supportive care and service as part of a strategy, so a planner compares them paired (arms=[...])
+    palliative_policy: str = choice("", "", *PALLIATIVE_POLICIES)    # "" keeps supportive.palliative.policy
+    heart_failure_hr: float = positive(1.0, hi=MULTIPLIER)          # x the heart-failure hazard (e.g. dexrazoxane)
+    rosters: dict[str, list[int]] = field(default_factory=dict)      # resource -> roster (Mon..Sun) under this arm
 
 
 # ---------------------------------------------------------------- economics

@@ -131,6 +131,7 @@ def check_consistency(cfg: schema.Config) -> None:
         _check_keys(f"treatment.course_doses.{key}", getattr(t.course_doses, key), drugs)
     check_late_effects(cfg.late_effects)
     check_supportive(cfg.supportive)
+    check_arm_rosters(cfg.arm)
     check_economics(cfg)
     weeks = [course.week for course in t.neoadjuvant]
     if weeks and max(weeks) >= t.surgery_week:
@@ -169,6 +170,15 @@ def check_supportive(s: schema.SupportiveConfig) -> None:
         raise ConfigError(f"supportive.family_tiers has tiers {', '.join(s.family_tiers) or 'none'}; "
                           f"it must list exactly {', '.join(schema.TIERS)}")
     _check_distribution("supportive.family_tiers", s.family_tiers)
+
+
+def check_arm_rosters(arm: schema.ArmConfig) -> None:
+    """An arm's rosters name resources and give 7 server counts each, in range."""
+    for name, roster in arm.rosters.items():
+        key = f"arm.rosters.{name}"
+        if name not in schema.RESOURCE_NAMES:
+            raise ConfigError(f"{key} is not a resource (resources: {', '.join(schema.RESOURCE_NAMES)})")
+        _check_field(key, list(roster), schema.ResourceConfig.__dataclass_fields__["roster"].metadata)
 
 
 def check_late_effects(e: schema.LateEffectsConfig) -> None:

@@ -142,6 +142,7 @@ def pack_scalars(cfg: Config) -> Scalars:
 
     t, d, arm, pal = cfg.treatment, cfg.disease, cfg.arm, cfg.supportive.palliative
     late = pack_late_effects(cfg)
+    policy = arm.palliative_policy or pal.policy      # an arm may carry its own referral policy
     named = dict(
         dx_to_chemo=t.diagnosis_to_chemo_days,
         imaging=t.imaging_days,
@@ -185,8 +186,8 @@ def pack_scalars(cfg: Config) -> Scalars:
         ie_ifosfamide=t.course_doses.ifosfamide_g_m2["IE"],
         ie_weight=t.course_kill_weight["IE"],
         entry_relapse=cfg.cohort.entry == "relapse",
-        palliative_early=pal.policy == "early",
-        referral_p=pal.referral_probability[pal.policy],
+        palliative_early=policy == "early",
+        referral_p=pal.referral_probability[policy],
         eol_admission_p=pal.end_of_life_admission,
         eol_admission_rr=pal.end_of_life_admission_rr_specialist,
         eol_admission_days=pal.end_of_life_admission_days,

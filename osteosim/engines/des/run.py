@@ -61,7 +61,8 @@ class Run:
         built: list[RosteredResource | None] = [None] * len(RESOURCES)
         for index, name in enumerate(RESOURCE_NAMES):
             spec = getattr(self.cfg.resources, name)
-            res = RosteredResource(self.env, name, None if unconstrained else list(spec.roster), self.resource_log)
+            roster = self.cfg.arm.rosters.get(name, spec.roster)    # an arm may staff a resource its own way
+            res = RosteredResource(self.env, name, None if unconstrained else list(roster), self.resource_log)
             if not unconstrained and spec.background_per_week > 0:
                 self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
                                                    self.seed, self.background_events, self.horizon))
