@@ -139,3 +139,11 @@ def test_revision_surgery_is_booked_at_the_prosthesis_failure_when_switched_on()
     failed = p.prosthesis_failure_day.dropna()
     assert len(failed) >= 20
     np.testing.assert_allclose(revisions.sort_index(), failed.sort_index())
+
+
+def test_dexrazoxane_arm_scales_the_heart_failure_hazard_by_its_hazard_ratio():
+    from osteosim.model.late_effects import heart_failure_rate, pack
+
+    base, dex = pack(compose([])), pack(compose(["arm=dexrazoxane"]))
+    assert dex.hf_rate_ref == pytest.approx(0.45 * base.hf_rate_ref)
+    assert heart_failure_rate(450.0, dex) == pytest.approx(0.45 * heart_failure_rate(450.0, base))
