@@ -267,20 +267,33 @@ TIERS = FAMILY_TIERS[1:]                   # psychosocial risk tiers of a family
 
 
 @dataclass
-class SupportiveVisits:
-    """A series of supportive-care visits: from a phase's anchor, how many, how often, where, how long, for whom.
+class ArmVisits:
+    """Appointments an arm adds (infusions, admissions): from when, how many, how often, where, how long.
+
+    Phases start at the planned start of adjuvant therapy, at the end of first-line treatment
+    (maintenance, only without progression) or at a relapse; visits stop at death.
+    """
+    phase: str = choice(MISSING, *VISIT_PHASES)
+    count: int = bounded(MISSING, 1, 1000)
+    interval_days: float = positive(hi=LONG_DAYS)
+    start_after_days: float = non_negative(1.0, hi=LONG_DAYS)
+    resource: str = choice(MISSING, *VISIT_RESOURCES)
+    days: float = positive(hi=DAYS)
+    poor_responders_only: bool = False
+
+
+@dataclass
+class SupportiveVisits(ArmVisits):
+    """A series of supportive-care visits: an arm's visit series (from a phase's anchor, how many, how
+    often, where, how long) in supportive care's phases, and for whom.
 
     Phases: assessment (diagnosis), admission (each chemotherapy admission), relapse_support (the
-    first relapse), palliative (a palliative-care referral), bereavement (the patient's death),
+    first relapse), palliative (a palliative referral), bereavement (the patient's death),
     survivorship (the end of first-line treatment), revision (an endoprosthesis failure, with
     supportive.revision_surgery). Visits stop at death, except bereavement's (at the horizon).
     """
     phase: str = choice(MISSING, *SUPPORTIVE_PHASES)
-    count: int = bounded(MISSING, 1, 1000)
-    interval_days: float = positive(hi=LONG_DAYS)
     start_after_days: float = non_negative(0.0, hi=LONG_DAYS)
-    resource: str = choice(MISSING, *VISIT_RESOURCES)
-    days: float = positive(hi=DAYS)
     tier: str = choice("all", "all", *TIERS)               # only families of this tier
     exposure: str = choice("", *EXPOSURES)                  # only patients given this drug ("" everyone)
     description: str = ""
@@ -298,22 +311,6 @@ class SupportiveConfig:
 
 # ---------------------------------------------------------------- arm and scenario
 SURVEILLANCE_IMAGING = ("ct", "xray")   # chest imaging at follow-up visits
-
-
-@dataclass
-class ArmVisits:
-    """Appointments an arm adds (infusions, admissions): from when, how many, how often, where, how long.
-
-    Phases start at the planned start of adjuvant therapy, at the end of first-line treatment
-    (maintenance, only without progression) or at a relapse; visits stop at death.
-    """
-    phase: str = choice(MISSING, *VISIT_PHASES)
-    count: int = bounded(MISSING, 1, 1000)
-    interval_days: float = positive(hi=LONG_DAYS)
-    start_after_days: float = non_negative(1.0, hi=LONG_DAYS)
-    resource: str = choice(MISSING, *VISIT_RESOURCES)
-    days: float = positive(hi=DAYS)
-    poor_responders_only: bool = False
 
 
 @dataclass

@@ -116,7 +116,7 @@ def supportive_visits(cfg: Config) -> np.ndarray:
             (VISIT_PHASES.index("end_of_life"), 1, 1.0, 0.0, VISIT_RESOURCES.index("eol_bed"),
              pal.end_of_life_admission_days, 0.0, 0.0, 0.0)]
     rows += [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-              VISIT_RESOURCES.index(v.resource), v.days, 0.0,
+              VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only),
               float(FAMILY_TIERS.index(v.tier) if v.tier != "all" else 0), float(EXPOSURES.index(v.exposure)))
              for v in cfg.supportive.visits]
     rows = [r for r in rows if r[1] > 0]
