@@ -126,7 +126,9 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tables, tmp_path, monkey
 
 def test_empty_inputs_say_no_data():
     page = dashboard.build_dashboard(None, pd.DataFrame(), pd.DataFrame(), {})
-    assert page.count('class="no-data"') == 6  # outcomes, flow, time to stage, waits, capacity, summary
+    # outcomes, flow, time to stage, waits, capacity, summary; supportive care: contacts, referral to
+    # death, place of death and the four late effects
+    assert page.count('class="no-data"') == 13
     assert "Plotly.newPlot(" not in page
 
 

@@ -104,6 +104,27 @@ def test_one_patients_qalys_and_costs_match_the_closed_forms(config):
     assert row.cost_disc_followup == pytest.approx(sum(per_visit * (1 + rc) ** -_y(v) for v in visits), rel=1e-10)
 
 
+def test_palliative_state_and_care_start_at_the_patients_own_days_when_recorded(config):
+    """With palliative_day and a palliative referral (conf/supportive) the palliative utility runs from
+    palliative_day and palliative care is priced from the referral, instead of the last palliative_days."""
+    e = config.economics
+    u, r, rc = e.utilities, e.discount_effects, e.discount_costs
+    dx, eot, relapse, alone, referral, death = 100.0, 400.0, 1500.0, 2000.0, 1800.0, 2500.0
+    common = dict(diagnosis_day=dx, chemo_start_day=dx, end_of_treatment_day=eot, relapse_day=relapse,
+                  death_day=death, followup_end_day=death, death_cause="osteosarcoma")
+    arms = {"baseline": arm_config("baseline")}
+    with_days = patient_economics(_patient(**common, palliative_day=alone, palliative_referral_day=referral),
+                                  config, arms).iloc[0]
+    without = patient_economics(_patient(**common), config, arms).iloc[0]
+    d = lambda a, b, rate=r: ((1 + rate) ** -a - (1 + rate) ** -b) / math.log1p(rate)   # noqa: E731
+    late = _y(death) - u.palliative_days / DAYS_PER_YEAR
+    shift = (u.palliative - u.after_relapse) * (d(_y(alone), late))
+    assert with_days.qalys_disc - without.qalys_disc == pytest.approx(shift, rel=1e-9)
+    year = unit_costs.price(e, "palliative_care_year")
+    extra = year * (d(_y(referral), _y(death), rc) - d(late, _y(death), rc))
+    assert with_days.cost_disc_end_of_life - without.cost_disc_end_of_life == pytest.approx(extra, rel=1e-9)
+
+
 def test_carer_qalys_are_losses_in_closed_form_and_off_by_default(config):
     import dataclasses
 

@@ -98,13 +98,15 @@ def table(patients: int, replications: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown(t: pd.DataFrame, patients: int, replications: int) -> str:
-    def published(r):
-        band = f"{r.published_low:g}–{r.published_high:g}" if pd.notna(r.published_low) else ""
-        if pd.isna(r.published):
-            return band or "—"
-        return f"{r.published:g}" + (f" ({band})" if band else "")
+def published(r) -> str:
+    """A row's published figure with its range, as the validation tables print it."""
+    band = f"{r.published_low:g}–{r.published_high:g}" if pd.notna(r.published_low) else ""
+    if pd.isna(r.published):
+        return band or "—"
+    return f"{r.published:g}" + (f" ({band})" if band else "")
 
+
+def markdown(t: pd.DataFrame, patients: int, replications: int) -> str:
     lines = [f"Late effects: model (mean and 95% Monte-Carlo interval over {replications} replications of "
              f"{patients:,} patients, 14 years of follow-up) against the published figures.\n",
              "| quantity | model (95% MC interval) | published | source |", "|---|---|---|---|"]

@@ -17,10 +17,15 @@ SUBGROUP_KEYS = ["arm", "subgroup", "level", "endpoint", "years", "event"]
 INCIDENCE_KEYS = ["arm", "analysis", "years", "outcome"]
 FLOW_KEYS = ["arm", "source", "target"]
 TIMING_KEYS = ["arm", "stage", "week"]
-KEYS = {"subgroups": SUBGROUP_KEYS, "incidence": INCIDENCE_KEYS, "flow": FLOW_KEYS, "timing": TIMING_KEYS}
+SUPPORTIVE_KEYS = ["arm", "measure", "value"]
+KEYS = {"subgroups": SUBGROUP_KEYS, "incidence": INCIDENCE_KEYS, "flow": FLOW_KEYS, "timing": TIMING_KEYS,
+        "supportive": SUPPORTIVE_KEYS}
+LATE_EFFECTS = ("heart_failure", "hearing_loss", "kidney_damage", "prosthesis_failure")
 COLUMNS = ["arm", "met_status", "good_response", "csr", "diagnosis_day", "chemo_start_day", "surgery_day",
            "metastasectomy_day", "rt_start_day", "adjuvant_start_day", "end_of_treatment_day", "relapse_day", "cr2",
-           "second_malignancy_day", "death_cause", "efs_days", "efs_event", "os_days", "os_event"]
+           "second_malignancy_day", "death_cause", "efs_days", "efs_event", "os_days", "os_event",
+           "death_day", "followup_end_day", "palliative_referral_day", "place_of_death",
+           "heart_failure_day", "hearing_loss_day", "kidney_damage_day", "prosthesis_failure_day"]
 CENSORED = ""
 Z_95 = 1.959963984540054   # standard normal 97.5% quantile: two-sided 95% intervals
 # Sankey stages in pathway order; a patient passes through those whose day column is set
@@ -90,7 +95,37 @@ def incidence(patients: pd.DataFrame) -> pd.DataFrame:
         rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(days[keep]),
                              "outcome": pd.Categorical(outcome[keep])})
         parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=analysis))
+    diagnosis = patients["diagnosis_day"].to_numpy(dtype=np.float64) if "diagnosis_day" in patients else None
+    for effect in LATE_EFFECTS:      # each late effect from diagnosis, death competing, censored at follow-up's end
+        if diagnosis is None or f"{effect}_day" not in patients or "followup_end_day" not in patients:
+            continue
+        onset = patients[f"{effect}_day"].to_numpy(dtype=np.float64)
+        dead = patients["os_event"].to_numpy(dtype=bool)
+        end = np.where(np.isnan(onset), patients["followup_end_day"].to_numpy(dtype=np.float64), onset) - diagnosis
+        outcome = np.where(~np.isnan(onset), effect.replace("_", " "), np.where(dead, "death", CENSORED))
+        keep = ~np.isnan(end)
+        rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(end[keep]),
+                             "outcome": pd.Categorical(outcome[keep])})
+        parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=f"late:{effect}"))
     return _plain(pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]])
+
+
+def supportive(patients: pd.DataFrame) -> pd.DataFrame:
+    """(arm, measure, value) -> count: deaths from the disease by place and by whether a palliative referral
+    came before them, and weeks from referral to death."""
+    if "place_of_death" not in patients or "palliative_referral_day" not in patients:
+        return pd.DataFrame(columns=[*SUPPORTIVE_KEYS, "count"])
+    arm = patients["arm"].astype(str).to_numpy()
+    died = patients["death_cause"].astype(str).to_numpy() == "osteosarcoma"
+    death = patients["death_day"].to_numpy(dtype=np.float64)
+    referral = patients["palliative_referral_day"].to_numpy(dtype=np.float64)
+    referred = died & (referral <= death)
+    place = patients["place_of_death"].astype(str).to_numpy()
+    parts = [pd.DataFrame({"arm": arm[died], "measure": np.where(referred[died], "place: referred", "place: not referred"),
+                           "value": place[died]}),
+             pd.DataFrame({"arm": arm[referred], "measure": "referral to death (weeks)",
+                           "value": np.floor((death - referral)[referred] / 7).astype(np.int64).astype(str)})]
+    return _count(pd.concat(parts, ignore_index=True), SUPPORTIVE_KEYS)
 
 
 def flow(patients: pd.DataFrame) -> pd.DataFrame:
@@ -136,14 +171,14 @@ def timing(patients: pd.DataFrame) -> pd.DataFrame:
 def batch(patients: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every dashboard aggregate of one batch of patients."""
     return {"subgroups": subgroups(patients), "incidence": incidence(patients), "flow": flow(patients),
-            "timing": timing(patients)}
+            "timing": timing(patients), "supportive": supportive(patients)}
 
 
 def merge(tables: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Sum the aggregates of several batches (the total of one table stays small)."""
     out = {}
     for name, keys in KEYS.items():
-        parts = [t[name] for t in tables if not t[name].empty]
+        parts = [t[name] for t in tables if name in t and not t[name].empty]
         out[name] = (pd.concat(parts, ignore_index=True).groupby(keys, sort=True)["count"].sum().reset_index()
                      if parts else pd.DataFrame(columns=[*keys, "count"]))
     return out

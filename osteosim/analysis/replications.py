@@ -35,7 +35,9 @@ def survival_by_replication(counts: pd.DataFrame) -> pd.DataFrame:
 
 def proportions_by_replication(counts: list[pd.DataFrame]) -> pd.DataFrame:
     """Crude proportions (%) over the run's follow-up for every replication x arm: patients who relapsed
-    or progressed, relapses put in second remission, patients with a second malignancy."""
+    or progressed, relapses put in second remission, patients with a second malignancy or heart failure;
+    deaths from the disease with a palliative referral before them, and in hospital; and the mean days
+    from referral to death."""
     columns = ["replication", "arm", "kpi", "value"]
     if not counts:
         return pd.DataFrame(columns=columns)
@@ -44,10 +46,18 @@ def proportions_by_replication(counts: list[pd.DataFrame]) -> pd.DataFrame:
     for (replication, arm), c in total.iterrows():
         for kpi, numerator, denominator in (("relapse_or_progression_pct", c.relapses, c.patients),
                                             ("cr2_pct_of_relapses", c.cr2, c.relapses),
-                                            ("second_malignancy_pct", c.second_malignancies, c.patients)):
+                                            ("second_malignancy_pct", c.second_malignancies, c.patients),
+                                            ("heart_failure_pct", c.heart_failures, c.patients),
+                                            ("palliative_referral_pct_of_cancer_deaths", c.referred_deaths,
+                                             c.cancer_deaths),
+                                            ("hospital_death_pct_of_cancer_deaths", c.hospital_deaths,
+                                             c.cancer_deaths)):
             if denominator:
                 rows.append({"replication": int(replication), "arm": str(arm), "kpi": kpi,
                              "value": 100.0 * numerator / denominator})
+        if c.referred_deaths:
+            rows.append({"replication": int(replication), "arm": str(arm), "kpi": "referral_to_death_days_mean",
+                         "value": c.referral_to_death_days / c.referred_deaths})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -61,10 +71,15 @@ def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.
         for replication, part in events.groupby("replication", sort=True):
             waits = wait_times(part)
             for (arm, stage), w in waits.groupby(["arm", "stage"], observed=True, sort=True):
-                rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_median_days.{stage}",
-                             "value": float(w["wait"].median())})
-                rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_p90_days.{stage}",
-                             "value": float(w["wait"].quantile(0.9))})
+                groups = [(str(stage), w)]
+                if str(stage) == "supportive":   # supportive care's resources are separate services
+                    groups += [(f"supportive.{resource}", r) for resource, r in
+                               w.groupby("resource", observed=True, sort=True)]
+                for name, part_w in groups:
+                    rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_median_days.{name}",
+                                 "value": float(part_w["wait"].median())})
+                    rows.append({"replication": int(replication), "arm": str(arm), "kpi": f"wait_p90_days.{name}",
+                                 "value": float(part_w["wait"].quantile(0.9))})
         for row in uses_per_year(events).itertuples():
             rows.append({"replication": int(row.replication), "arm": str(row.arm),
                          "kpi": f"uses_per_year.{row.resource}", "value": float(row.uses_per_year)})

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from osteosim.config import schema
 from osteosim.config.schema import Config
-from osteosim.config.validate import ConfigError, check_consistency, check_ranges
+from osteosim.config.validate import ConfigError, check_arm_rosters, check_consistency, check_ranges
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 CONF_PATH_VARIABLE = "OSTEOSIM_CONF_PATH"
@@ -84,6 +84,7 @@ def arm_config(name: str) -> schema.ArmConfig:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"arms: {name} ({path}) is not a valid arm: {first}") from error
     check_ranges(arm, "arm.")
+    check_arm_rosters(arm)
     return arm
 
 

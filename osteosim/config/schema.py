@@ -16,7 +16,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from osteosim.model.codes import VISIT_PHASES, VISIT_RESOURCES
+from osteosim.model.codes import ARM_VISIT_PHASES as VISIT_PHASES   # the phases an arm's visits may start in
+from osteosim.model.codes import EXPOSURES, FAMILY_TIERS, SUPPORTIVE_PHASES, VISIT_RESOURCES
 
 
 def bounded(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -233,10 +234,36 @@ class ResourcesConfig:
     radiotherapy: ResourceConfig = field(default_factory=ResourceConfig)
     followup_clinic: ResourceConfig = field(default_factory=ResourceConfig)
     day_case: ResourceConfig = field(default_factory=ResourceConfig)
+    palliative_nurse: ResourceConfig = field(default_factory=ResourceConfig)
+    eol_bed: ResourceConfig = field(default_factory=ResourceConfig)
+    psychology: ResourceConfig = field(default_factory=ResourceConfig)
+    social_work: ResourceConfig = field(default_factory=ResourceConfig)
+    echo: ResourceConfig = field(default_factory=ResourceConfig)
+    audiology: ResourceConfig = field(default_factory=ResourceConfig)
 
 
-# ---------------------------------------------------------------- arm and scenario
-SURVEILLANCE_IMAGING = ("ct", "xray")   # chest imaging at follow-up visits
+# ---------------------------------------------------------------- supportive care
+PALLIATIVE_POLICIES = ("late", "early")   # referral at the last line's end, or as soon as cure is not possible
+PLACES = ("home", "hospice", "hospital")  # where a patient dies of the disease
+
+
+@dataclass
+class PalliativeConfig:
+    """Referral to specialist palliative care, its contacts and the end of life (model.pathway, model.supportive)."""
+    policy: str = choice(MISSING, *PALLIATIVE_POLICIES)
+    referral_probability: dict[str, float] = mapping(0.0, 1.0)      # policy -> chance of a referral at its trigger
+    contact_interval_days: float = positive(hi=DAYS)                 # a palliative-care nurse contact this often ...
+    contact_days: float = positive(hi=DAYS)                          # ... holding a nurse this long
+    contacts_max: int = bounded(MISSING, 0, 1000)                    # ... at most this many (they stop at death)
+    end_of_life_admission: float = probability()                     # admitted for the last days without specialist care
+    end_of_life_admission_rr_specialist: float = positive(hi=MULTIPLIER)   # ... times this when referred by then
+    end_of_life_admission_days: float = positive(hi=DAYS)            # the admission, until death
+    place_of_death: dict[str, float] = mapping(0.0, 1.0)            # without specialist care: shares summing to 1
+    hospital_death_or_specialist: float = positive(hi=MULTIPLIER)    # odds ratio of a hospital death when referred
+    home_share_outside_hospital_specialist: float = probability()    # home (rest: hospice) when referred
+
+
+TIERS = FAMILY_TIERS[1:]                   # psychosocial risk tiers of a family (PPPHM)
 
 
 @dataclass
@@ -256,6 +283,37 @@ class ArmVisits:
 
 
 @dataclass
+class SupportiveVisits(ArmVisits):
+    """A series of supportive-care visits: an arm's visit series (from a phase's anchor, how many, how
+    often, where, how long) in supportive care's phases, and for whom.
+
+    Phases: assessment (diagnosis), admission (each chemotherapy admission), relapse_support (the
+    first relapse), palliative (a palliative referral), bereavement (the patient's death),
+    survivorship (the end of first-line treatment), revision (an endoprosthesis failure, with
+    supportive.revision_surgery). Visits stop at death, except bereavement's (at the horizon).
+    """
+    phase: str = choice(MISSING, *SUPPORTIVE_PHASES)
+    start_after_days: float = non_negative(0.0, hi=LONG_DAYS)
+    tier: str = choice("all", "all", *TIERS)               # only families of this tier
+    exposure: str = choice("", *EXPOSURES)                  # only patients given this drug ("" everyone)
+    description: str = ""
+
+
+@dataclass
+class SupportiveConfig:
+    """Supportive care beside the pathway: psychosocial care, palliative care, survivorship surveillance."""
+    name: str = MISSING
+    family_tiers: dict[str, float] = mapping(0.0, 1.0)          # universal / targeted / clinical shares
+    palliative: PalliativeConfig = field(default_factory=PalliativeConfig)
+    visits: list[SupportiveVisits] = field(default_factory=list)
+    revision_surgery: bool = False     # an endoprosthesis failure books revision surgery (phase revision)
+
+
+# ---------------------------------------------------------------- arm and scenario
+SURVEILLANCE_IMAGING = ("ct", "xray")   # chest imaging at follow-up visits
+
+
+@dataclass
 class ArmConfig:
     """A treatment strategy: named modifiers on the baseline pathway and biology."""
     name: str = MISSING
@@ -270,6 +328,10 @@ class ArmConfig:
     relapse_complete_response: float = probability(0.0)
     surveillance_imaging: str = choice("ct", *SURVEILLANCE_IMAGING)
     visits: list[ArmVisits] = field(default_factory=list)
+    # supportive care and service as part of a strategy, so a planner compares them paired (arms=[...])
+    palliative_policy: str = choice("", "", *PALLIATIVE_POLICIES)    # "" keeps supportive.palliative.policy
+    heart_failure_hr: float = positive(1.0, hi=MULTIPLIER)          # x the heart-failure hazard (e.g. dexrazoxane)
+    rosters: dict[str, list[int]] = field(default_factory=dict)      # resource -> roster (Mon..Sun) under this arm
 
 
 # ---------------------------------------------------------------- economics
@@ -389,6 +451,7 @@ class Config:
     disease: DiseaseConfig = field(default_factory=DiseaseConfig)
     treatment: TreatmentConfig = field(default_factory=TreatmentConfig)
     late_effects: LateEffectsConfig = field(default_factory=LateEffectsConfig)
+    supportive: SupportiveConfig = field(default_factory=SupportiveConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
     economics: EconomicsConfig = field(default_factory=EconomicsConfig)

@@ -130,6 +130,8 @@ def check_consistency(cfg: schema.Config) -> None:
     for key in ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "ifosfamide_g_m2"):
         _check_keys(f"treatment.course_doses.{key}", getattr(t.course_doses, key), drugs)
     check_late_effects(cfg.late_effects)
+    check_supportive(cfg.supportive)
+    check_arm_rosters(cfg.arm)
     check_economics(cfg)
     weeks = [course.week for course in t.neoadjuvant]
     if weeks and max(weeks) >= t.surgery_week:
@@ -151,6 +153,32 @@ def check_consistency(cfg: schema.Config) -> None:
             if sum(res.roster) == 0:
                 raise ConfigError(f"resources.{name}.roster={list(res.roster)} has no capacity on any day "
                                   "(a constrained resource needs at least one server on some weekday)")
+
+
+def check_supportive(s: schema.SupportiveConfig) -> None:
+    """Every policy has its referral chance; places of death are exactly home, hospice, hospital, summing to 1."""
+    p = s.palliative
+    if set(p.referral_probability) != set(schema.PALLIATIVE_POLICIES):
+        raise ConfigError(f"supportive.palliative.referral_probability has policies "
+                          f"{', '.join(p.referral_probability) or 'none'}; it must list exactly "
+                          f"{', '.join(schema.PALLIATIVE_POLICIES)}")
+    if set(p.place_of_death) != set(schema.PLACES):
+        raise ConfigError(f"supportive.palliative.place_of_death has places {', '.join(p.place_of_death) or 'none'}; "
+                          f"it must list exactly {', '.join(schema.PLACES)}")
+    _check_distribution("supportive.palliative.place_of_death", p.place_of_death)
+    if set(s.family_tiers) != set(schema.TIERS):
+        raise ConfigError(f"supportive.family_tiers has tiers {', '.join(s.family_tiers) or 'none'}; "
+                          f"it must list exactly {', '.join(schema.TIERS)}")
+    _check_distribution("supportive.family_tiers", s.family_tiers)
+
+
+def check_arm_rosters(arm: schema.ArmConfig) -> None:
+    """An arm's rosters name resources and give 7 server counts each, in range."""
+    for name, roster in arm.rosters.items():
+        key = f"arm.rosters.{name}"
+        if name not in schema.RESOURCE_NAMES:
+            raise ConfigError(f"{key} is not a resource (resources: {', '.join(schema.RESOURCE_NAMES)})")
+        _check_field(key, list(roster), schema.ResourceConfig.__dataclass_fields__["roster"].metadata)
 
 
 def check_late_effects(e: schema.LateEffectsConfig) -> None:

@@ -18,12 +18,13 @@ from osteosim.analysis import aggregates as patient_aggregates
 from osteosim.dashboards.economics import economics_section
 from osteosim.dashboards.outcomes import outcomes_section
 from osteosim.dashboards.service import capacity_section, pathway_section
+from osteosim.dashboards.supportive import supportive_section
 from osteosim.results.atomic import write_text_atomically
 from osteosim.dashboards.page import esc, figure_html, heading, html_page, html_table, label, no_data, style
 
 VALIDATION = pathlib.Path(__file__).resolve().parents[2] / "experiments" / "validate" / "results" / "validation.csv"
 SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity",
-            "economics": "Health economics", "summary": "Summary table", "validation": "Validation"}
+            "supportive": "Supportive care and survivorship", "economics": "Health economics", "summary": "Summary table", "validation": "Validation"}
 
 
 def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame, summary: dict,
@@ -41,6 +42,7 @@ def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resourc
         "outcomes": outcomes_section(aggregates, summary),
         "pathway": pathway_section(aggregates, events, scenario),
         "capacity": capacity_section(resources),
+        "supportive": supportive_section(aggregates, events),
     }
     if summary.get("economics"):
         bodies["economics"] = economics_section(summary["economics"])

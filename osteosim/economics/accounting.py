@@ -10,7 +10,9 @@ too: nothing is binned into cycles.
 
 States, in the order a patient passes them: on first-line treatment (diagnosis to the end of
 treatment, survivor utility less the on-treatment decrement); survivor; after a relapse or
-progression; palliative (the last `palliative_days` before an osteosarcoma death). Each late effect
+progression; palliative (from `palliative_day`, when the last line stopped, or else the last
+`palliative_days` before an osteosarcoma death; palliative care is priced from the referral to
+specialist care when there was one, conf/supportive). Each late effect
 takes its decrement off from its onset on. Carer QALYs, when enabled, are losses while the patient
 is treated, after a relapse, and in bereavement after a death from the cancer or its treatment.
 """
@@ -154,7 +156,11 @@ def _costs(patients: pd.DataFrame, config: Config, arm: ArmConfig, time: Timelin
         book.lump("relapse", unit_costs.course_price(config, "IE"), np.where(k < second_line, day, np.nan))
 
     cancer_death = np.where(patients["death_cause"].astype(str).to_numpy() == "osteosarcoma", y("death_day"), np.nan)
-    palliative_start = np.maximum(cancer_death - e.utilities.palliative_days / DAYS_PER_YEAR, 0.0)
+    # palliative care from the referral to specialist care when one came before the death (conf/supportive),
+    # else over the last palliative_days
+    referral = y("palliative_referral_day") if "palliative_referral_day" in patients else np.full(len(patients), np.nan)
+    palliative_start = np.where(referral <= cancer_death, referral,
+                                np.maximum(cancer_death - e.utilities.palliative_days / DAYS_PER_YEAR, 0.0))
     book.flow("end_of_life", price("palliative_care_year"), palliative_start, cancer_death)
     book.lump("end_of_life", unit_costs.end_of_life(e), cancer_death)
 
@@ -201,8 +207,11 @@ def _qalys(patients: pd.DataFrame, config: Config, time: Timeline) -> tuple[Ledg
     life = Ledger(end, e.discount_effects)
     cause = patients["death_cause"].astype(str).to_numpy()
     death = y("death_day")
-    palliative = np.where((cause == "osteosarcoma") & (death <= end),
-                          np.clip(death - u.palliative_days / DAYS_PER_YEAR, 0.0, None), end)
+    # the palliative state from palliative_day (the last line stopped, palliative care alone) when the
+    # pathway recorded it, else over the last palliative_days before a death from the disease
+    alone = y("palliative_day") if "palliative_day" in patients else np.full(len(patients), np.nan)
+    start = np.where(alone <= death, alone, death - u.palliative_days / DAYS_PER_YEAR)
+    palliative = np.where((cause == "osteosarcoma") & (death <= end), np.clip(start, 0.0, None), end)
     palliative = np.fmin(palliative, end)
     relapse = np.fmin(np.where(np.isnan(y("relapse_day")), end, y("relapse_day")), palliative)
     treated = np.fmin(np.where(np.isnan(y("end_of_treatment_day")), end, y("end_of_treatment_day")), relapse)

@@ -13,14 +13,14 @@ import numba as nb
 import numpy as np
 
 from osteosim.model.appointments import visit_applies, visit_day
-from osteosim.model.codes import DEATH, DETAIL_OF_DEATH, EVENT, PHASE, RESOURCE_OF_VISIT, STAGE, pack_event
+from osteosim.model.codes import DEATH, DETAIL_OF_DEATH, EVENT, PHASE, RESOURCE_OF_VISIT, STAGE, STAGE_OF_PHASE, pack_event
 from osteosim.model.disease import DiseaseParams
 from osteosim.model.parameters import params_record
 from osteosim.model.pathway import STEP, next_step
 from osteosim.model.protocol import VISIT, Protocol, protocol_record
 from osteosim.model.record import PatientRecord, new_rows
 
-MAX_EVENTS = 256              # per patient and pathway, plus 3 per arm visit; a run that needs more runs again
+MAX_EVENTS = 256              # per patient and pathway, plus 3 per arm or supportive visit; a run that needs more runs again
 EVENTS_CHUNK = 20_000         # patients per call when the event log is asked for (bounds its buffer)
 # Without an event log this engine's answer to a hold (granted at once), a wait or a release (the
 # days pass, unless that reaches the patient's death or the horizon), a log or the start of arm
@@ -48,7 +48,8 @@ def _life(seed, horizon, P, visits, params, row, ev):
     limit = horizon
     death_day = np.inf
     died_of_treatment = False
-    adjuvant = maintenance = relapse = np.nan     # when each phase's arm visits start
+    started = np.empty((16, 2))      # (phase, anchor) of each visits step, in order (a phase may recur)
+    n_started = 0
     quiet = 0 if ev[0] else QUIET_WITHOUT_EVENTS
     t = row.clock
     while True:
@@ -77,12 +78,12 @@ def _life(seed, horizon, P, visits, params, row, ev):
             died_of_treatment = True
             break
         elif kind == STEP.visits:
-            if detail == PHASE.adjuvant:
-                adjuvant = x
-            elif detail == PHASE.maintenance:
-                maintenance = x
-            else:
-                relapse = x
+            if n_started == started.shape[0]:
+                grown = np.empty((2 * n_started, 2))
+                grown[:n_started] = started
+                started = grown
+            started[n_started, 0], started[n_started, 1] = detail, x
+            n_started += 1
         else:
             break
     if died_of_treatment:
@@ -96,29 +97,44 @@ def _life(seed, horizon, P, visits, params, row, ev):
         if row.death_cause != DEATH.alive:
             _log(ev, row.death_day, EVENT.death, STAGE.death, 0, DETAIL_OF_DEATH[row.death_cause])
         if visits.shape[0] > 0:
-            _log_arm_visits(visits, (adjuvant, maintenance, relapse), row.good_response, row.death_day, horizon, ev)
+            if row.death_cause != DEATH.alive:     # the family's bereavement support starts at the death
+                if n_started == started.shape[0]:
+                    grown = np.empty((n_started + 1, 2))
+                    grown[:n_started] = started
+                    started = grown
+                started[n_started, 0], started[n_started, 1] = PHASE.bereavement, row.death_day
+                n_started += 1
+            _log_visits(visits, started[:n_started], row, horizon, ev)
             _sort_events(ev)
 
 
 @nb.njit(cache=True)
-def _log_arm_visits(visits, anchors, good_response, death_day, horizon, ev):
-    """The arm's appointments (they change no outcome, only resource use), as the des engine's visit
-    processes log them: each visit that starts before the patient's death or the horizon."""
-    end = horizon if np.isnan(death_day) else min(death_day, horizon)
-    for v in range(visits.shape[0]):
-        phase = int(visits[v, VISIT.phase])
-        if np.isnan(anchors[phase]) or not visit_applies(visits, v, phase, good_response):
-            continue
-        resource = RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]
-        for i in range(int(visits[v, VISIT.count])):
-            day = visit_day(visits, v, anchors[phase], i)
-            if day >= end:
-                break
-            _log(ev, day, EVENT.request, STAGE.arm, resource)
-            _log(ev, day, EVENT.start, STAGE.arm, resource)
-            if day + visits[v, VISIT.days] >= end:
-                break
-            _log(ev, day + visits[v, VISIT.days], EVENT.end, STAGE.arm, resource)
+def _log_visits(visits, started, row, horizon, ev):
+    """The arm's appointments and supportive care's visits (they change no outcome, only resource use), as
+    the des engine's visit processes log them: each visit that starts before the patient's death or the horizon."""
+    alive_until = horizon if np.isnan(row.death_day) else min(row.death_day, horizon)
+    for s in range(started.shape[0]):
+        phase, anchor = int(started[s, 0]), started[s, 1]
+        end = horizon if phase == PHASE.bereavement else alive_until    # bereavement runs after the death
+        for v in range(visits.shape[0]):
+            if visit_applies(visits, v, phase, row.good_response, row.family_tier, row.doxorubicin_mg_m2,
+                             row.cisplatin_mg_m2):
+                _log_series(visits, v, anchor, STAGE_OF_PHASE[phase], end, ev)
+
+
+@nb.njit(cache=True)
+def _log_series(visits, v, anchor, stage, end, ev):
+    """Row v's visits from `anchor`: each that starts before `end`, and its end if it comes before `end`."""
+    resource = RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]
+    for i in range(int(visits[v, VISIT.count])):
+        day = visit_day(visits, v, anchor, i)
+        if day >= end:
+            break
+        _log(ev, day, EVENT.request, stage, resource)
+        _log(ev, day, EVENT.start, stage, resource)
+        if day + visits[v, VISIT.days] >= end:
+            break
+        _log(ev, day + visits[v, VISIT.days], EVENT.end, stage, resource)
 
 
 @nb.njit(cache=True)

@@ -144,6 +144,14 @@ def add_late_effects(rec, cohort, seed: int, config: Config) -> None:
         cohort.horizon_day, cohort.first_id, seed, pack_late_effects(config))
 
 
+def add_places_of_death(rec, cohort, seed: int, config: Config) -> None:
+    """After the pathway (it changes nothing in it): where each death from the disease happened (model.supportive)."""
+    from osteosim.model.supportive import pack_places, places_of_death
+
+    rec.place_of_death = places_of_death(rec.death_cause, rec.death_day, rec.palliative_referral_day,
+                                         cohort.first_id, seed, pack_places(config))
+
+
 def _des_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:
     from osteosim.engines.des.run import Run
 
@@ -154,6 +162,7 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     rec = run.record()
     add_second_malignancies(rec, cohort, seed, run.params)
     add_late_effects(rec, cohort, seed, config)
+    add_places_of_death(rec, cohort, seed, config)
     arm = config.arm.name
     yield Chunk(patients_frame(cohort, rec, replication, arm),
                 run.events.frame(replication, arm) if writes_events(config) else None,
@@ -176,6 +185,7 @@ def _cohort_replication(config: Config, replication: int, progress: Progress | N
         rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
         add_second_malignancies(rec, cohort, seed, params)
         add_late_effects(rec, cohort, seed, config)
+        add_places_of_death(rec, cohort, seed, config)
         yield Chunk(patients_frame(cohort, rec, replication, config.arm.name),
                     events.frame(replication, config.arm.name) if events is not None else None, None)
         if progress is not None:

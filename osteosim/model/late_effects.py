@@ -7,7 +7,8 @@ None comes before its exposure; a death (any cause) or the end of follow-up befo
 
 - heart failure: constant hazard from the first doxorubicin course, h = h_ref x HR^((D - D_ref)/10)
   for a cumulative dose D > 0 (zero without doxorubicin), h_ref = -ln(1 - F)/T so that the
-  cumulative incidence is F at T years at the reference dose;
+  cumulative incidence is F at T years at the reference dose, times the arm's heart_failure_hr
+  (a cardioprotectant such as dexrazoxane);
 - severe hearing loss by the end of cisplatin (the day of the last cisplatin course): chance
   p_ref x (D - threshold)/(D_ref - threshold), none at or below the threshold, x a risk ratio
   for the young, at most 1;
@@ -56,7 +57,7 @@ def pack(cfg) -> LateEffectParams:
     e = cfg.late_effects
     shape, scale_years = prosthesis_weibull(e)
     return LateEffectParams(
-        hf_rate_ref=-math.log1p(-e.heart_failure_incidence) / e.heart_failure_years,
+        hf_rate_ref=-math.log1p(-e.heart_failure_incidence) / e.heart_failure_years * cfg.arm.heart_failure_hr,
         hf_ref_dose=float(e.heart_failure_reference_mg_m2),
         hf_log_hr_per_mg=math.log(e.heart_failure_hr_per_10_mg_m2) / 10.0,
         hl_p_ref=float(e.hearing_loss_severe),
@@ -98,6 +99,14 @@ def kidney_damage_chance(dose, L):
 
 
 @nb.njit(cache=True)
+def prosthesis_failure_day(seed, pid, surgery, shape, scale_days):
+    """The day a limb-salvage endoprosthesis fails (Weibull from surgery); the pathway books revision
+    surgery on it (supportive.revision_surgery) from the same draw."""
+    u = rng.uniform(seed, pid, rng.PURPOSE.late_effect, 3)
+    return surgery + scale_days * (-np.log(u)) ** (1.0 / shape)
+
+
+@nb.njit(cache=True)
 def _followed(day, death, horizon):
     """The day if the patient is alive and followed then, else NaN."""
     return day if day < horizon and not day >= death else np.nan
@@ -122,7 +131,6 @@ def late_effect_days(doxorubicin, doxorubicin_first, cisplatin, cisplatin_last, 
                 rng.uniform(seed, pid, rng.PURPOSE.late_effect, 2) < kidney_damage_chance(ifosfamide[i], L):
             kd[i] = _followed(ifosfamide_last[i], death[i], horizon)
         if not np.isnan(surgery[i]) and not amputation(seed, pid, L):
-            u = rng.uniform(seed, pid, rng.PURPOSE.late_effect, 3)
-            day = surgery[i] + L.pf_scale_days * (-np.log(u)) ** (1.0 / L.pf_shape)
-            pf[i] = _followed(day, death[i], horizon)
+            pf[i] = _followed(prosthesis_failure_day(seed, pid, surgery[i], L.pf_shape, L.pf_scale_days), death[i],
+                              horizon)
     return hf, hl, kd, pf

@@ -26,6 +26,8 @@ import numpy as np
 from osteosim.model import decisions as dec
 from osteosim.model import disease as k
 from osteosim.model import doses
+from osteosim.model import late_effects as late
+from osteosim.model import supportive as sup
 from osteosim.model.codes import (DAYS_PER_YEAR, DEATH, DETAIL, DETAIL_OF_MET, DETAIL_OF_SITE, EVENT,
                                   LUNG_RELAPSE_SITES, MET, PHASE, RESOURCE, SITE, STAGE, coded)
 
@@ -147,8 +149,11 @@ def diagnosis(seed, P, params, row):
         return _then(row, 5, _step(STEP.log, stage=STAGE.diagnosis, event=EVENT.diagnosis,
                                    detail=DETAIL_OF_MET[staged]))
     if pc == 5:
+        row.family_tier = sup.family_tier(seed, pid, P)
         return _then(row, 6, _step(STEP.dies, row.clock + k.other_cause_death_days(row.age, seed, pid, params),
                                    detail=DEATH.other))
+    if pc == 6:      # the family's psychosocial assessment and its tier's sessions (supportive care)
+        return _then(row, 7, _step(STEP.visits, row.clock, detail=PHASE.assessment))
     return _step(STEP.done)
 
 
@@ -195,6 +200,8 @@ def chemotherapy(seed, neoadjuvant, P, params, row):
             keep_disease(row, k.chemotherapy_course(disease_of(row), row.clock, weight, row.course_intensity,
                                                     neoadjuvant, params))
             doses.give_course(row, P, neoadjuvant, c)
+            return _then(row, 8, _step(STEP.visits, row.clock, detail=PHASE.admission))   # psychosocial contacts
+        if pc == 8:
             return _then(row, 6, _step(STEP.release, row.course_stay, RESOURCE.chemo_bed, stage))
         if pc == 6:
             row.block_shift = row.clock - row.course_stay - row.protocol_day
@@ -234,8 +241,14 @@ def local_control(seed, P, params, row):
         row.surgery_day = row.clock
         return _then(row, 3, _step(STEP.release, P.surg_session, RESOURCE.theatre_ortho, STAGE.surgery))
     if pc == 3:
-        detail = DETAIL.amputation if dec.amputation(seed, pid, P) else DETAIL.limb_salvage
+        amputated = dec.amputation(seed, pid, P)
+        detail = DETAIL.amputation if amputated else DETAIL.limb_salvage
+        if not amputated and P.revision_surgery != 0.0:
+            return _then(row, 5, _step(STEP.log, stage=STAGE.surgery, event=EVENT.resection, detail=detail))
         return _then(row, 4, _step(STEP.log, stage=STAGE.surgery, event=EVENT.resection, detail=detail))
+    if pc == 5:      # revision surgery when the endoprosthesis fails (the late effect's own draw)
+        failure = late.prosthesis_failure_day(seed, pid, row.surgery_day, P.pf_shape, P.pf_scale_days)
+        return _then(row, 4, _step(STEP.visits, failure, detail=PHASE.revision))
     if pc == 4:
         if dec.dies_of_operation(seed, pid, 0, P):
             return _step(STEP.treatment_death)
@@ -304,7 +317,9 @@ def end_of_treatment(seed, P, params, row):
         keep_disease(row, state)
         if row.relapse_seen <= row.clock:
             return _then(row, FINISHED, relapse_found(row, SITE.progression, STAGE.adjuvant))
-        return _then(row, FINISHED, _step(STEP.visits, row.clock, detail=PHASE.maintenance))
+        return _then(row, 5, _step(STEP.visits, row.clock, detail=PHASE.maintenance))
+    if pc == 5:      # the survivorship clinic's screening and surveillance (supportive care)
+        return _then(row, FINISHED, _step(STEP.visits, row.clock, detail=PHASE.survivorship))
     return _step(STEP.done)
 
 
@@ -368,8 +383,10 @@ def relapse_care(seed, P, params, row):
         pc, pid = row.pc, row.pid
         if pc == 0:
             if row.relapses == 0:
-                return _then(row, 1, _step(STEP.visits, row.clock, detail=PHASE.relapse))
+                return _then(row, 19, _step(STEP.visits, row.clock, detail=PHASE.relapse))
             pc = 1
+        if pc == 19:     # psychosocial support at the first relapse
+            return _then(row, 1, _step(STEP.visits, row.clock, detail=PHASE.relapse_support))
         if pc == 1:      # a relapse found today: can it be removed?
             nth = row.relapses
             row.relapses = nth + 1
@@ -398,8 +415,8 @@ def relapse_care(seed, P, params, row):
                                            detail=DETAIL.none))
             row.line += 1
             row.progress_day = row.clock + k.progression_days(row.line, params.relapse_pfs_hr, seed, pid, params)
-            return _then(row, 5 if not entered else 11, _step(STEP.dies, k.lethal_day(state, params),
-                                                              detail=DEATH.osteosarcoma))
+            row.lethal_day = k.lethal_day(state, params)
+            return _then(row, 14, _step(STEP.dies, row.lethal_day, detail=DEATH.osteosarcoma))
         if pc == 2:
             return _then(row, 3, _step(STEP.hold, resource=row.theatre, stage=STAGE.relapse))
         if pc == 3:
@@ -422,6 +439,8 @@ def relapse_care(seed, P, params, row):
         if pc == 7:
             doses.give_second_line(row, P)
             keep_disease(row, k.chemotherapy_course(disease_of(row), row.clock, P.ie_weight, 1.0, False, params))
+            return _then(row, 20, _step(STEP.visits, row.clock, detail=PHASE.admission))   # psychosocial contacts
+        if pc == 20:
             return _then(row, 8, _step(STEP.release, P.ie_stay, RESOURCE.chemo_bed, STAGE.relapse))
         if pc == 8:
             if dec.dies_of_second_line_course(seed, pid, row.ie_courses, P):
@@ -456,7 +475,26 @@ def relapse_care(seed, P, params, row):
                 row.pc = 11
                 continue
             row.palliative_day = row.clock
-            return _then(row, FINISHED, _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative))
+            return _then(row, 17, _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative))
+        if pc == 14:     # cure is no longer possible: the early policy refers now (supportive care, no time passes)
+            if P.palliative_early != 0.0 and sup.referred(seed, pid, P):
+                return _then(row, 15, palliative_referral(row))
+            pc = 16
+        if pc == 15:
+            return _then(row, 16, _step(STEP.visits, row.clock, detail=PHASE.palliative))
+        if pc == 16:     # an admission for the last days of life, planned now; then the treatment goes on
+            treatment = 11 if (P.entry_relapse != 0.0 and row.relapses == 1) else 5
+            if sup.admitted_at_end(seed, pid, not np.isnan(row.palliative_referral_day), P):
+                return _then(row, treatment, _step(STEP.visits, max(row.clock, row.lethal_day - P.eol_admission_days),
+                                                   detail=PHASE.end_of_life))
+            row.pc = treatment
+            continue
+        if pc == 17:     # the last line has stopped: the late policy refers now
+            if P.palliative_early == 0.0 and np.isnan(row.palliative_referral_day) and sup.referred(seed, pid, P):
+                return _then(row, 18, palliative_referral(row))
+            return _then(row, FINISHED, _step(STEP.done))
+        if pc == 18:
+            return _then(row, FINISHED, _step(STEP.visits, row.clock, detail=PHASE.palliative))
         return _step(STEP.done)
 
 
@@ -468,6 +506,13 @@ def relapse_found(row, site, stage):
     row.relapse_site = site
     event = EVENT.progression if site == SITE.progression else EVENT.relapse
     return _step(STEP.log, stage=stage, event=event, detail=DETAIL_OF_SITE[site])
+
+
+@nb.njit(cache=True)
+def palliative_referral(row):
+    """Record a referral to specialist palliative care today; returns the step that logs it."""
+    row.palliative_referral_day = row.clock
+    return _step(STEP.log, stage=STAGE.relapse, event=EVENT.palliative_referral)
 
 
 @nb.njit(cache=True)

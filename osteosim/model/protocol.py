@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from osteosim.config.schema import MAX_BANDS, MAX_COURSES, Config
-from osteosim.model.codes import RELAPSE_SITES, SITES, VISIT_PHASES, VISIT_RESOURCES
+from osteosim.model.codes import EXPOSURES, FAMILY_TIERS, RELAPSE_SITES, SITES, VISIT_PHASES, VISIT_RESOURCES
 
 
 class Scalars(NamedTuple):
@@ -60,10 +60,20 @@ class Scalars(NamedTuple):
     ie_ifosfamide: float           # g/m2 of ifosfamide in one second-line IE course
     ie_weight: float               # share of a MAP cycle's kill one IE course gives
     entry_relapse: float           # 1: patients enter at a recurrence (cohort.entry=relapse)
+    palliative_early: float        # 1: referral to palliative care as soon as cure is not possible; 0: at the last line's end
+    referral_p: float              # chance of that referral (the policy's)
+    eol_admission_p: float         # chance of an end-of-life admission without specialist palliative care ...
+    eol_admission_rr: float        # ... times this when referred by the time cure is not possible
+    eol_admission_days: float      # the admission, until death
+    tier_universal: float          # shares of families in the universal and targeted psychosocial tiers (the rest: clinical)
+    tier_targeted: float
+    revision_surgery: float        # 1: an endoprosthesis failure books revision surgery (supportive.revision_surgery)
+    pf_shape: float                # Weibull shape and scale (days) of endoprosthesis survival (late_effects)
+    pf_scale_days: float
 
 
 VISIT = namedtuple("VisitColumn", ("phase", "count", "interval", "start_after", "resource", "days",
-                                   "poor_only"))(*range(7))   # columns of Protocol.visits
+                                   "poor_only", "tier", "exposure"))(*range(9))   # columns of Protocol.visits
 
 
 class Protocol(NamedTuple):
@@ -88,12 +98,28 @@ class Protocol(NamedTuple):
     followup_interval_days: np.ndarray
     relapse_site_cdf: np.ndarray  # cumulative, in codes.RELAPSE_SITES order
     cr2_by_site: np.ndarray       # in codes.SITES order
-    visits: np.ndarray            # (n, len(VISIT)) the arm's visits; phase and resource are codes
+    visits: np.ndarray            # (n, len(VISIT)) the arm's visits, then supportive care's; phase and resource are codes
 
 
 def pack_visits(arm) -> np.ndarray:
     rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only)) for v in arm.visits]
+             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only), 0.0, 0.0) for v in arm.visits]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
+
+
+def supportive_visits(cfg: Config) -> np.ndarray:
+    """Supportive care's series of visits (conf/supportive), run by the same scheduler as an arm's:
+    palliative-care nurse contacts from a referral, and the end-of-life admission."""
+    pal = cfg.supportive.palliative
+    rows = [(VISIT_PHASES.index("palliative"), pal.contacts_max, pal.contact_interval_days, 0.0,
+             VISIT_RESOURCES.index("palliative_nurse"), pal.contact_days, 0.0, 0.0, 0.0),
+            (VISIT_PHASES.index("end_of_life"), 1, 1.0, 0.0, VISIT_RESOURCES.index("eol_bed"),
+             pal.end_of_life_admission_days, 0.0, 0.0, 0.0)]
+    rows += [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
+              VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only),
+              float(FAMILY_TIERS.index(v.tier) if v.tier != "all" else 0), float(EXPOSURES.index(v.exposure)))
+             for v in cfg.supportive.visits]
+    rows = [r for r in rows if r[1] > 0]
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
 
 
@@ -112,7 +138,11 @@ def _courses(courses, t):
 
 
 def pack_scalars(cfg: Config) -> Scalars:
-    t, d, arm = cfg.treatment, cfg.disease, cfg.arm
+    from osteosim.model.late_effects import pack as pack_late_effects
+
+    t, d, arm, pal = cfg.treatment, cfg.disease, cfg.arm, cfg.supportive.palliative
+    late = pack_late_effects(cfg)
+    policy = arm.palliative_policy or pal.policy      # an arm may carry its own referral policy
     named = dict(
         dx_to_chemo=t.diagnosis_to_chemo_days,
         imaging=t.imaging_days,
@@ -156,6 +186,16 @@ def pack_scalars(cfg: Config) -> Scalars:
         ie_ifosfamide=t.course_doses.ifosfamide_g_m2["IE"],
         ie_weight=t.course_kill_weight["IE"],
         entry_relapse=cfg.cohort.entry == "relapse",
+        palliative_early=policy == "early",
+        referral_p=pal.referral_probability[policy],
+        eol_admission_p=pal.end_of_life_admission,
+        eol_admission_rr=pal.end_of_life_admission_rr_specialist,
+        eol_admission_days=pal.end_of_life_admission_days,
+        tier_universal=cfg.supportive.family_tiers["universal"],
+        tier_targeted=cfg.supportive.family_tiers["targeted"],
+        revision_surgery=cfg.supportive.revision_surgery,
+        pf_shape=late.pf_shape,
+        pf_scale_days=late.pf_scale_days,
     )
     return Scalars(**{name: float(value) for name, value in named.items()})
 
@@ -168,7 +208,7 @@ def pack(cfg: Config) -> Protocol:
                     np.array([b.until_year for b in t.followup_schedule], dtype=np.float64),
                     np.array([b.interval_days for b in t.followup_schedule], dtype=np.float64),
                     cdf, np.array([d.cr2_probability[name] for name in SITES], dtype=np.float64),
-                    pack_visits(cfg.arm))
+                    np.concatenate([pack_visits(cfg.arm), supportive_visits(cfg)]))
 
 
 PROTOCOL_DTYPE = np.dtype(

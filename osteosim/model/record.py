@@ -13,7 +13,7 @@ DOSE_COLUMNS = ("doxorubicin_mg_m2", "cisplatin_mg_m2", "methotrexate_g_m2", "if
 LATE_EFFECT_COLUMNS = ("heart_failure_day", "hearing_loss_day", "kidney_damage_day", "prosthesis_failure_day")
 DAY_COLUMNS = ("diagnosis_day", "chemo_start_day", "surgery_day", "metastasectomy_day", "adjuvant_start_day",
                "rt_start_day", "end_of_treatment_day", "relapse_day", "progression_after_relapse_day", "palliative_day",
-               "death_day")
+               "death_day", "palliative_referral_day")
 OUTPUT_FIELDS = (
     [(name, np.float64) for name in DAY_COLUMNS]
     + [("met_status", np.int64),       # staged pattern (codes.MET_PATTERNS)
@@ -24,7 +24,8 @@ OUTPUT_FIELDS = (
        ("csr", np.float64),            # 1: complete surgical remission
        ("relapse_site", np.float64),   # code in codes.SITES, -1 = none
        ("cr2", np.float64),            # 1/0, NaN without relapse
-       ("relapses", np.int64)]         # relapses (and first-line progressions) found, the first included
+       ("relapses", np.int64),         # relapses (and first-line progressions) found, the first included
+       ("family_tier", np.int64)]      # the family's psychosocial tier (codes.FAMILY_TIERS; 0: not assessed)
     + [(name, np.float64) for name in DOSE_COLUMNS])   # cumulative doses of the courses given (model.doses)
 EXPOSURE_DAYS = ("doxorubicin_first_day", "cisplatin_last_day", "ifosfamide_last_day")   # NaN: never given
 PATIENT_FIELDS = [("pid", np.int64), ("arrival", np.float64), ("age", np.float64), ("axial", np.int64),
@@ -40,7 +41,8 @@ WORKING_FIELDS = (                    # the pathway's place and working memory b
        ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64),
        ("line", np.int64),             # the line of treatment of disease that could not be removed (model.pathway)
        ("progress_day", np.float64),   # ... and the day it progresses
-       ("ie_courses", np.int64)]       # second-line courses given so far (keys their treatment deaths)
+       ("ie_courses", np.int64),       # second-line courses given so far (keys their treatment deaths)
+       ("lethal_day", np.float64)]     # the day disease nobody can remove will kill (inf: not set)
     + [(name, np.float64) for name in EXPOSURE_DAYS])      # when the late effects' exposures began or ended
 PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
 
@@ -52,6 +54,7 @@ def new_rows(cohort) -> np.ndarray:
         rows[name] = np.nan
     rows["relapse_site"] = -1.0
     rows["relapse_seen"] = np.inf
+    rows["lethal_day"] = np.inf
     rows["pid"] = cohort.first_id + np.arange(len(cohort))
     rows["arrival"], rows["age"], rows["axial"] = cohort.arrival_day, cohort.age_years, cohort.axial
     rows["true_met"], rows["true_nodules"] = cohort.true_met, cohort.true_nodules
@@ -80,8 +83,10 @@ class PatientRecord:
         self.relapse_site = rows["relapse_site"].astype(np.int8)
         self.cr2 = rows["cr2"].copy()
         self.relapses = rows["relapses"].astype(np.int32)
+        self.family_tier = rows["family_tier"].astype(np.int8)
         self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
         for name in DOSE_COLUMNS + EXPOSURE_DAYS:
             setattr(self, name, rows[name].copy())
         for name in LATE_EFFECT_COLUMNS:      # set after the pathway (model.late_effects)
             setattr(self, name, np.full(rows.shape[0], np.nan))
+        self.place_of_death = np.zeros(rows.shape[0], dtype=np.int8)   # set after the pathway (model.supportive)

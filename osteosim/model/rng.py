@@ -36,7 +36,11 @@ PURPOSES = ("arrival", "age", "sex", "site", "met_true", "met_pattern", "nodules
             "relapse_clonogens",    # occult clonogens surviving a later remission (index: the relapse)
             "resistance",           # chemoresistant clonogens at staging (model.disease.seed_resistance)
             "resistant_survivors",  # resistant clonogens left when a treatment ends (index: 0 first line, k+1 relapse k)
-            "psa_parameter")        # a PSA sample's parameter values (economics.psa; stream: the sample)
+            "psa_parameter",        # a PSA sample's parameter values (economics.psa; stream: the sample)
+            "palliative_referral",  # a referral to specialist palliative care (model.pathway; index 0)
+            "end_of_life",          # an admission in the last days before a death from the disease (index 0)
+            "place_of_death",       # where a patient dies of the disease (model.supportive, after the pathway)
+            "family_tier")          # the family's psychosocial risk tier at diagnosis (model.supportive)
 PURPOSE = namedtuple("Purpose", PURPOSES)(*range(1, len(PURPOSES) + 1))
 
 BACKGROUND_STREAM_BASE = 1 << 40  # streams for background demand never collide with patients

@@ -31,7 +31,8 @@ FILES = ("patients.parquet", "events.parquet", "resources.parquet", "economics.p
 BATCH_ROWS = 500_000
 SUMMARY_COLUMNS = ["replication", "arm", "met_status", "good_response", "csr", "relapse_day", "cr2",
                    "second_malignancy_day", "death_cause",
-                   "efs_days", "efs_event", "os_days", "os_event"]
+                   "efs_days", "efs_event", "os_days", "os_event",
+                   "death_day", "heart_failure_day", "palliative_referral_day", "place_of_death"]
 
 
 class UnreadableResult(ValueError):
@@ -136,7 +137,9 @@ def patient_aggregates(path: Path, dashboard: bool = True) -> tuple[pd.DataFrame
     totals = PatientTotals(dashboard)
     if path.exists():
         columns = list(dict.fromkeys(SUMMARY_COLUMNS + (aggregates.COLUMNS if dashboard else [])))
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        file = pq.ParquetFile(path)
+        columns = [c for c in columns if c in file.schema_arrow.names]   # a run written before a column existed
+        for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             totals.add(batch.to_pandas())
     return totals.counts, totals.tallies, totals.aggregates
 

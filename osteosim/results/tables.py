@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from osteosim.model.codes import DEATH_CAUSES, MET_PATTERNS, SITES
+from osteosim.model.codes import DEATH_CAUSES, FAMILY_TIERS, MET_PATTERNS, PLACES_OF_DEATH, SITES
 from osteosim.model.population import Cohort
 from osteosim.engines.des.log import constant_category
 from osteosim.model.record import PatientRecord
@@ -15,7 +15,9 @@ PATIENT_COLUMNS = (
     "adjuvant_start_day", "rt_start_day", "end_of_treatment_day", "good_response", "csr", "relapse_day",
     "relapse_site", "cr2", "relapses", "progression_after_relapse_day", "palliative_day", "second_malignancy_day", "death_day", "death_cause", "followup_end_day", "efs_days", "efs_event",
     "os_days", "os_event",
-) + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS
+) + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS + (
+    "palliative_referral_day", "place_of_death", "family_tier",
+)
 RELAPSE_SITES = ("",) + SITES
 
 
@@ -60,6 +62,8 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
         "relapses": rec.relapses,
         "second_malignancy_day": rec.second_malignancy_day,
         "death_cause": pd.Categorical.from_codes(rec.death_cause, list(DEATH_CAUSES)),
+        "place_of_death": pd.Categorical.from_codes(rec.place_of_death, list(PLACES_OF_DEATH)),
+        "family_tier": pd.Categorical.from_codes(rec.family_tier, list(FAMILY_TIERS)),
     }
     for name in PatientRecord.DAY_COLUMNS + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS:
         cols[name] = getattr(rec, name)

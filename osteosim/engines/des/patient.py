@@ -11,7 +11,7 @@ import simpy
 
 from osteosim.engines.des.resources import abandon, acquire, release, use
 from osteosim.model.appointments import visit_applies, visit_day
-from osteosim.model.codes import DEATH_CAUSES, RESOURCE_OF_VISIT, STAGE
+from osteosim.model.codes import DEATH_CAUSES, PHASE, RESOURCE_OF_VISIT, STAGE_OF_PHASE
 from osteosim.model.pathway import STEP
 from osteosim.model.protocol import VISIT
 
@@ -50,10 +50,12 @@ def patient_life(run, pid: int):
 
 
 def start_arm_visits(run, pid: int, phase: int, anchor: float) -> None:
-    """The arm's appointments of this phase (infusions, admissions) run beside the pathway."""
-    visits = run.protocol.visits
+    """The appointments of this phase (an arm's infusions and admissions, supportive care's contacts) run
+    beside the pathway."""
+    visits, row = run.protocol.visits, run.rows[pid]
     for v in range(visits.shape[0]):
-        if visit_applies(visits, v, phase, run.rows["good_response"][pid]):
+        if visit_applies(visits, v, phase, row["good_response"], row["family_tier"], row["doxorubicin_mg_m2"],
+                         row["cisplatin_mg_m2"]):
             run.start(pid, arm_visit_series(run, pid, v, anchor))
 
 
@@ -61,12 +63,16 @@ def arm_visit_series(run, pid: int, v: int, anchor: float):
     """Row v's visits from `anchor`, each holding its resource, until the patient dies or the run ends."""
     env, visits = run.env, run.protocol.visits
     resource = run.resources[RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]]
+    stage = STAGE_OF_PHASE[int(visits[v, VISIT.phase])]     # an arm's appointment or supportive care
+    after_death = int(visits[v, VISIT.phase]) == PHASE.bereavement
     try:
         for i in range(int(visits[v, VISIT.count])):
             day = visit_day(visits, v, anchor, i)
             if day >= run.horizon:
                 return
             yield env.timeout(max(0.0, day - env.now))
-            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=STAGE.arm, events=run.events)
+            if not after_death and env.now >= run.death_due[pid]:
+                return      # due on the day the patient dies
+            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=stage, events=run.events)
     except simpy.Interrupt:
         return  # the patient died

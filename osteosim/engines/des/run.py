@@ -7,10 +7,10 @@ import simpy
 
 from osteosim.config.schema import RESOURCE_NAMES, Config
 from osteosim.engines.des.log import EventLog, ResourceLog
-from osteosim.engines.des.patient import patient_life
+from osteosim.engines.des.patient import patient_life, start_arm_visits
 from osteosim.engines.des.resources import RosteredResource, background_demand
 from osteosim.model import rng
-from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, RESOURCES, STAGE
+from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, PHASE, RESOURCES, STAGE
 from osteosim.model.parameters import disease_vector, params_record
 from osteosim.model.pathway import next_step
 from osteosim.model.population import Cohort
@@ -51,6 +51,9 @@ class Run:
         self.resource_log = ResourceLog(resources)
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
+        # the earliest death scheduled so far: a visit due on that day is not held (the cohort engine's rule),
+        # whichever of the visit and the death watcher SimPy runs first at that instant
+        self.death_due = np.full(len(cohort), np.inf)
 
     def _build_resources(self) -> list[RosteredResource | None]:
         """Rostered resources indexed by their code in `codes.RESOURCES` (code 0 is no resource)."""
@@ -58,7 +61,8 @@ class Run:
         built: list[RosteredResource | None] = [None] * len(RESOURCES)
         for index, name in enumerate(RESOURCE_NAMES):
             spec = getattr(self.cfg.resources, name)
-            res = RosteredResource(self.env, name, None if unconstrained else list(spec.roster), self.resource_log)
+            roster = self.cfg.arm.rosters.get(name, spec.roster)    # an arm may staff a resource its own way
+            res = RosteredResource(self.env, name, None if unconstrained else list(roster), self.resource_log)
             if not unconstrained and spec.background_per_week > 0:
                 self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
                                                    self.seed, self.background_events, self.horizon))
@@ -87,6 +91,7 @@ class Run:
         for process in self._processes.get(pid, []):
             if process.is_alive and process is not self.env.active_process:
                 process.interrupt(cause)
+        start_arm_visits(self, pid, PHASE.bereavement, day)    # the family's bereavement support
 
     def start(self, pid: int, generator) -> None:
         self._processes.setdefault(pid, []).append(self.env.process(generator))
@@ -95,6 +100,7 @@ class Run:
         """Death at `day` unless the patient is dead by then: it interrupts whatever they are doing."""
         if day > self.horizon:
             return
+        self.death_due[pid] = min(self.death_due[pid], day)
 
         def watcher():
             yield self.env.timeout(max(0.0, day - self.env.now))
