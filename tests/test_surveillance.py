@@ -36,7 +36,9 @@ def test_xray_never_finds_a_relapse_sooner_and_often_later(default_model):
     assert default_model.relapse_day_ct.notna().sum() >= default_model.relapse_day_xray.notna().sum()
 
 
-def test_finding_a_relapse_later_changes_no_death_from_osteosarcoma(default_model):
+def test_finding_a_relapse_later_does_not_move_a_death_from_osteosarcoma(default_model):
+    """Who dies of the disease in both arms dies on the same day (the lethal burden, not the finding);
+    a relapse found larger can still turn a cure into a death (README, surveillance)."""
     died = default_model[(default_model.death_cause_ct == "osteosarcoma")
                          & (default_model.death_cause_xray == "osteosarcoma")]
     assert len(died) > 500

@@ -374,10 +374,11 @@ def relapse_care(seed, P, params, row):
     """The course after a relapse, a first-line progression or entry at a recurrence (row.relapses counts them).
 
     Where the disease can be removed (a surgical remission, or a complete response to the arm's
-    relapse therapy) second-line courses follow (after the first relapse only), and the surviving
-    occult clonogens decide between cure and the next relapse, which comes round this stage again. Where it cannot, lines of
-    treatment run until progression (the first line is the arm's), then palliative care, and the
-    patient dies when the disease reaches the lethal burden.
+    relapse therapy; row.in_remission) second-line courses follow (after the first relapse only),
+    and the surviving occult clonogens decide between cure and the next relapse, which comes round
+    this stage again. Where it cannot, lines of treatment run until progression (the first line
+    is the arm's), then palliative care, and the patient dies when the disease reaches the lethal
+    burden.
     """
     while True:
         pc, pid = row.pc, row.pid
@@ -404,7 +405,7 @@ def relapse_care(seed, P, params, row):
             if nth == 0:
                 row.cr2 = 1.0 if (removed or responded) else 0.0
             keep_disease(row, state)
-            row.found = 1 if (removed or responded) else 0
+            row.in_remission = 1 if (removed or responded) else 0
             if removed:
                 site = int(row.relapse_site)
                 row.theatre = RESOURCE.theatre_thoracic if site in LUNG_RELAPSE_SITES else RESOURCE.theatre_ortho
@@ -428,8 +429,8 @@ def relapse_care(seed, P, params, row):
         if pc == 5:      # second-line courses (course row.nth), at the first relapse only; without remission,
             # only until progression (ASSUMPTION: later relapses get other drugs, whose kill is not credited)
             if row.nth >= int(P.second_line_n) or row.relapses > 1 or (
-                    row.found == 0 and row.clock + (P.second_line_interval if row.nth else 0.0) >= row.progress_day):
-                pc = 9 if row.found else 11
+                    row.in_remission == 0 and row.clock + (P.second_line_interval if row.nth else 0.0) >= row.progress_day):
+                pc = 9 if row.in_remission else 11
             elif row.nth:
                 return _then(row, 6, _step(STEP.wait, P.second_line_interval))
             else:

@@ -39,6 +39,7 @@ WORKING_FIELDS = (                    # the pathway's place and working memory b
        ("theatre", np.int64), ("anchor", np.float64), ("block_shift", np.float64), ("protocol_day", np.float64),
        ("course_delay", np.float64), ("course_intensity", np.float64), ("course_stay", np.float64),
        ("visit", np.float64), ("band", np.int64), ("symptoms", np.float64), ("imaging_sees", np.float64),
+       ("in_remission", np.int64),     # 1: the current relapse was removed (surgery or the arm's response)
        ("line", np.int64),             # the line of treatment of disease that could not be removed (model.pathway)
        ("progress_day", np.float64),   # ... and the day it progresses
        ("ie_courses", np.int64),       # second-line courses given so far (keys their treatment deaths)
