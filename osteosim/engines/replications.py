@@ -165,7 +165,7 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     add_places_of_death(rec, cohort, seed, config)
     arm = config.arm.name
     yield Chunk(patients_frame(cohort, rec, replication, arm),
-                run.events.frame(replication, arm) if writes_events(config) else None,
+                run.events_frame(replication, arm) if writes_events(config) else None,
                 run.resource_log.frame(replication, arm) if writes_resources(config) else None)
 
 

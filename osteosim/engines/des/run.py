@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import pandas as pd
 import simpy
 
 from osteosim.config.schema import RESOURCE_NAMES, Config
 from osteosim.engines.des.log import EventLog, ResourceLog
 from osteosim.engines.des.patient import patient_life, start_arm_visits
-from osteosim.engines.des.resources import RosteredResource, background_demand
+from osteosim.engines.des.resources import Background, RosteredResource
 from osteosim.model import rng
 from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, PHASE, RESOURCES, STAGE
 from osteosim.model.parameters import disease_vector, params_record
@@ -46,8 +47,9 @@ class Run:
                        self.rows.view(np.ndarray))
         self._death_day, self._death_cause = self._plain[2]["death_day"], self._plain[2]["death_cause"]
         self.events = EventLog(events)
-        # other patients' uses, in the same log (time order) when output.background_events asks for them
-        self.background_events = self.events if background_events else EventLog(False)
+        # other patients' uses, when output.background_events asks for them: each resource logs its own as it
+        # catches up (engines.des.resources), so they join our patients' rows in time order at the end
+        self.background_events = EventLog(background_events)
         self.resource_log = ResourceLog(resources)
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
@@ -62,10 +64,10 @@ class Run:
         for index, name in enumerate(RESOURCE_NAMES):
             spec = getattr(self.cfg.resources, name)
             roster = self.cfg.arm.rosters.get(name, spec.roster)    # an arm may staff a resource its own way
-            res = RosteredResource(self.env, name, None if unconstrained else list(roster), self.resource_log)
-            if not unconstrained and spec.background_per_week > 0:
-                self.env.process(background_demand(self.env, res, spec, rng.BACKGROUND_STREAM_BASE + index,
-                                                   self.seed, self.background_events, self.horizon))
+            background = None if unconstrained else Background(spec, rng.BACKGROUND_STREAM_BASE + index, self.seed,
+                                                               self.horizon)
+            res = RosteredResource(self.env, name, None if unconstrained else list(roster), self.resource_log,
+                                   background, self.background_events)
             built[res.code] = res
         return built
 
@@ -108,9 +110,23 @@ class Run:
 
         self.env.process(watcher())
 
+    def events_frame(self, replication: int, arm: str) -> pd.DataFrame:
+        """events.parquet rows of this run: our patients', and background demand's when it was logged."""
+        ours = self.events.frame(replication, arm)
+        if not self.background_events.enabled:
+            return ours
+        both = pd.concat([ours, self.background_events.frame(replication, arm)], ignore_index=True)
+        return both.sort_values("day", kind="stable", ignore_index=True)
+
     def simulate(self, progress=None) -> None:
         for pid in range(len(self.cohort)):
             self.start(pid, patient_life(self, pid))
+        self._run(progress)
+        for resource in self.resources:     # background demand to the horizon, for the resource log
+            if resource is not None:
+                resource.advance(self.horizon)
+
+    def _run(self, progress) -> None:
         if progress is None:
             self.env.run(until=self.horizon)
             return
