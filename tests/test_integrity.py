@@ -17,7 +17,7 @@ from osteosim.results.integrity import CHECKSUMS, is_complete, seal, unseal
 QUIET = ["output.progress=false", "output.dashboard=false"]
 TINY_RUN = ["cohort=trial", "cohort.n_patients=50", *QUIET]
 # a des run that takes several seconds (80 years of referrals), so that it can be killed midway
-LONG_RUN = ["cohort.accrual_years=80", *QUIET]
+LONG_RUN = ["cohort.accrual_years=30", *QUIET]   # long enough to kill while it writes (about 8 s)
 SKIPPED = "is already complete for this configuration (checksums match): skipped"
 
 

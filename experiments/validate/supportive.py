@@ -8,7 +8,7 @@ metastatic at diagnosis, so that deaths from the disease are many; 5 years of fo
 engine with events) is simulated `--replications` times with seeds 1..R; the estimate is the mean
 over replications and its 95% Monte-Carlo interval the mean +- 1.96 SD across them (the spread of
 one study of that size), as in late_effects.py. Writes supportive.csv and supportive.md into
-`--out` (default outputs/validate_supportive, not committed) and prints the table.
+`--out` (default experiments/validate/results, beside validation.md) and prints the table.
 
 What is compared, among deaths from osteosarcoma:
 - the share with a palliative-care referral before death: late policy against Ebelhar (30% of
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from late_effects import published  # noqa: E402  the same printing of a published figure
 from osteosim.results.atomic import write_text_atomically  # noqa: E402
 
-OUT = ROOT / "outputs" / "validate_supportive"
+OUT = Path(__file__).resolve().parent / "results"
 POLICIES = ("late", "early")
 PUBLISHED = {   # (policy, id): (published value, low, high, source)
     ("late", "referred_before_death_pct"): (30.0, np.nan, np.nan, "§2 Ebelhar: 30% (18/60) consulted"),

@@ -70,6 +70,9 @@ def markdown(table: pd.DataFrame, patients: int, replications: int) -> str:
                                                if pd.notna(r.published_low) else "")
             lines.append(f"| {r.id} | {r.model:.3f} ({r.model_low:.3f}–{r.model_high:.3f}) | {published} | "
                          f"{r.accept_low:.3f}–{r.accept_high:.3f} | {'yes' if r.within else '**no**'} |")
+    lines.append("\nLate effects (heart failure, hearing loss, kidney damage, endoprosthesis failure) and palliative "
+                 "care under each referral policy are validated in the same way by their own scripts: "
+                 "late_effects.md and supportive.md in this folder.")
     return "\n".join(lines) + "\n"
 
 
