@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from osteosim.analysis import counting
 from osteosim.analysis.survival import DAYS_PER_YEAR, ENDPOINTS
 
 RESOLUTION_DAYS = 1.0
@@ -37,39 +38,35 @@ TIMING_STAGES = {"chemotherapy start": "chemo_start_day", "surgery": "surgery_da
                  "adjuvant start": "adjuvant_start_day", "end of treatment": "end_of_treatment_day"}
 
 
-def _years(days: np.ndarray) -> np.ndarray:
-    return np.round(days / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR
-
-
-def _count(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Rows per distinct key; categorical keys keep a batch's memory small (no Python strings per row)."""
-    return frame.groupby(keys, sort=False, observed=True).size().rename("count").reset_index()
-
-
-def _plain(table: pd.DataFrame) -> pd.DataFrame:
-    """Categories back to text, so tables of different batches concatenate and merge cleanly."""
-    return table.astype({c: str for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)})
+def _years(days: np.ndarray, keep: np.ndarray) -> counting.Key:
+    """Days (where `keep`) rounded to RESOLUTION_DAYS, as a key whose values are years."""
+    ticks = np.where(keep, np.round(days / RESOLUTION_DAYS), 0.0)
+    return counting.integers(ticks, lambda span: span * RESOLUTION_DAYS / DAYS_PER_YEAR)
 
 
 def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
     """(arm, subgroup, level, endpoint, years, event) -> count: KM data by metastatic status,
     histologic response and complete surgical remission, pooled over replications."""
+    n = len(patients)
     good = patients["good_response"].astype("boolean")
+    assessed = good.notna().to_numpy()
+    status = counting.categories(patients["met_status"])
     levels = {
-        "metastatic status": np.where(patients["met_status"].astype(str) == "none", "localized", "metastatic"),
-        "histologic response": np.where(good.isna(), "not assessed", np.where(good.fillna(False), "good", "poor")),
-        "complete remission": np.where(patients["csr"].astype(bool), "CSR", "no CSR"),
+        "metastatic status": counting.labels([("localized", (status.values == "none")[status.codes])], "metastatic", n),
+        "histologic response": counting.labels([("not assessed", ~assessed),
+                                                ("good", good.fillna(False).to_numpy(dtype=bool))], "poor", n),
+        "complete remission": counting.labels([("CSR", patients["csr"].to_numpy(dtype=bool))], "no CSR", n),
     }
-    arm = pd.Categorical(patients["arm"].astype(str))
+    arm = counting.categories(patients["arm"])
     parts = []
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
+        years, event = _years(days, keep), counting.flag(patients[event_col].to_numpy(dtype=bool))
         for subgroup, level in levels.items():
-            rows = pd.DataFrame({"arm": arm[keep], "level": pd.Categorical(level[keep]), "years": _years(days[keep]),
-                                 "event": patients[event_col].to_numpy(dtype=bool)[keep]})
-            parts.append(_count(rows, ["arm", "level", "years", "event"]).assign(subgroup=subgroup, endpoint=endpoint))
-    return _plain(pd.concat(parts, ignore_index=True)[[*SUBGROUP_KEYS, "count"]])
+            parts.append(counting.count({"arm": arm, "level": level, "years": years, "event": event}, keep)
+                         .assign(subgroup=subgroup, endpoint=endpoint))
+    return pd.concat(parts, ignore_index=True)[[*SUBGROUP_KEYS, "count"]]
 
 
 def incidence(patients: pd.DataFrame) -> pd.DataFrame:
@@ -78,36 +75,35 @@ def incidence(patients: pd.DataFrame) -> pd.DataFrame:
     'relapse': first event (efs_days) is relapse/progression, second malignancy or death without either;
     'death': death (os_days) by cause. `CENSORED` marks patients followed without the event.
     """
-    arm = patients["arm"].astype(str).to_numpy()
+    n = len(patients)
+    arm = counting.categories(patients["arm"])
     relapse = patients["relapse_day"].to_numpy(dtype=np.float64)
     second = patients["second_malignancy_day"].to_numpy(dtype=np.float64)
     second_first = ~np.isnan(second) & ~(relapse <= second)
     efs_event = patients["efs_event"].to_numpy(dtype=bool)
-    first = np.where(second_first, "second malignancy",
-                     np.where(~np.isnan(relapse) & efs_event, "relapse / progression",
-                              np.where(efs_event, "death without relapse", CENSORED)))
-    cause = patients["death_cause"].astype(str).to_numpy()
-    death = np.where(patients["os_event"].to_numpy(dtype=bool), cause, CENSORED)
+    first = counting.labels([("second malignancy", second_first),
+                             ("relapse / progression", ~np.isnan(relapse) & efs_event),
+                             ("death without relapse", efs_event)], CENSORED, n)
+    cause = counting.categories(patients["death_cause"])
+    dead = patients["os_event"].to_numpy(dtype=bool)
+    death = counting.merged_labels(np.where(dead, cause.codes, len(cause.values)), np.append(cause.values, CENSORED))
     parts = []
     for analysis, days_col, outcome in [("relapse", "efs_days", first), ("death", "os_days", death)]:
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(days[keep]),
-                             "outcome": pd.Categorical(outcome[keep])})
-        parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=analysis))
+        parts.append(counting.count({"arm": arm, "years": _years(days, keep), "outcome": outcome}, keep)
+                     .assign(analysis=analysis))
     diagnosis = patients["diagnosis_day"].to_numpy(dtype=np.float64) if "diagnosis_day" in patients else None
     for effect in LATE_EFFECTS:      # each late effect from diagnosis, death competing, censored at follow-up's end
         if diagnosis is None or f"{effect}_day" not in patients or "followup_end_day" not in patients:
             continue
         onset = patients[f"{effect}_day"].to_numpy(dtype=np.float64)
-        dead = patients["os_event"].to_numpy(dtype=bool)
         end = np.where(np.isnan(onset), patients["followup_end_day"].to_numpy(dtype=np.float64), onset) - diagnosis
-        outcome = np.where(~np.isnan(onset), effect.replace("_", " "), np.where(dead, "death", CENSORED))
+        outcome = counting.labels([(effect.replace("_", " "), ~np.isnan(onset)), ("death", dead)], CENSORED, n)
         keep = ~np.isnan(end)
-        rows = pd.DataFrame({"arm": pd.Categorical(arm[keep]), "years": _years(end[keep]),
-                             "outcome": pd.Categorical(outcome[keep])})
-        parts.append(_count(rows, ["arm", "years", "outcome"]).assign(analysis=f"late:{effect}"))
-    return _plain(pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]])
+        parts.append(counting.count({"arm": arm, "years": _years(end, keep), "outcome": outcome}, keep)
+                     .assign(analysis=f"late:{effect}"))
+    return pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]]
 
 
 def supportive(patients: pd.DataFrame) -> pd.DataFrame:
@@ -115,17 +111,24 @@ def supportive(patients: pd.DataFrame) -> pd.DataFrame:
     came before them, and weeks from referral to death."""
     if "place_of_death" not in patients or "palliative_referral_day" not in patients:
         return pd.DataFrame(columns=[*SUPPORTIVE_KEYS, "count"])
-    arm = patients["arm"].astype(str).to_numpy()
-    died = patients["death_cause"].astype(str).to_numpy() == "osteosarcoma"
+    n = len(patients)
+    arm = counting.categories(patients["arm"])
+    cause = counting.categories(patients["death_cause"])
+    died = (cause.values == "osteosarcoma")[cause.codes]
     death = patients["death_day"].to_numpy(dtype=np.float64)
     referral = patients["palliative_referral_day"].to_numpy(dtype=np.float64)
     referred = died & (referral <= death)
-    place = patients["place_of_death"].astype(str).to_numpy()
-    parts = [pd.DataFrame({"arm": arm[died], "measure": np.where(referred[died], "place: referred", "place: not referred"),
-                           "value": place[died]}),
-             pd.DataFrame({"arm": arm[referred], "measure": "referral to death (weeks)",
-                           "value": np.floor((death - referral)[referred] / 7).astype(np.int64).astype(str)})]
-    return _count(pd.concat(parts, ignore_index=True), SUPPORTIVE_KEYS)
+    place = counting.categories(patients["place_of_death"])
+    measure = counting.labels([("place: referred", referred)], "place: not referred", n)
+    weeks = np.where(referred, np.floor((death - referral) / 7), 0.0)
+    parts = [counting.count({"arm": arm, "measure": measure, "value": place}, died),
+             counting.count({"arm": arm, "value": counting.integers(weeks, _as_text)}, referred)
+             .assign(measure="referral to death (weeks)")]
+    return pd.concat(parts, ignore_index=True)[[*SUPPORTIVE_KEYS, "count"]]
+
+
+def _as_text(span: np.ndarray) -> np.ndarray:
+    return span.astype(np.int64).astype(str).astype(object)
 
 
 def flow(patients: pd.DataFrame) -> pd.DataFrame:
@@ -136,36 +139,36 @@ def flow(patients: pd.DataFrame) -> pd.DataFrame:
     cr2 = patients["cr2"].astype("boolean")
     names += ["CR2", "No CR2"]
     present += [cr2.fillna(False).to_numpy(bool), (~cr2.fillna(True)).to_numpy(bool)]
-    cause = patients["death_cause"].astype(str).to_numpy()
+    cause = counting.categories(patients["death_cause"])
     for label in ("osteosarcoma", "treatment", "other"):
         names.append(f"Died: {label}")
-        present.append(cause == label)
+        present.append((cause.values == label)[cause.codes])
     names.append("Alive at end of follow-up")
-    present.append(cause == "")
-    arm = pd.Categorical(patients["arm"].astype(str))
+    present.append((cause.values == "")[cause.codes])
+    arm = counting.categories(patients["arm"])
     k, last, keys = len(names), np.zeros(n, dtype=np.int64), []
     for j in range(1, k):  # a link is coded as integers, (arm × k + source) × k + target, to stay small
         moved = present[j]
-        keys.append((arm.codes[moved].astype(np.int64) * k + last[moved]) * k + j)
+        keys.append((arm.codes[moved] * k + last[moved]) * k + j)
         last[moved] = j
-    counts = np.bincount(np.concatenate(keys), minlength=len(arm.categories) * k * k)
+    counts = np.bincount(np.concatenate(keys), minlength=len(arm.values) * k * k)
     code = np.flatnonzero(counts)
     names = np.asarray(names)
-    return pd.DataFrame({"arm": np.asarray(arm.categories)[code // (k * k)], "source": names[code // k % k],
+    return pd.DataFrame({"arm": arm.values[code // (k * k)], "source": names[code // k % k],
                          "target": names[code % k], "count": counts[code]})
 
 
 def timing(patients: pd.DataFrame) -> pd.DataFrame:
     """(arm, stage, week) -> count: weeks from diagnosis to each treatment stage, binned."""
-    arm = patients["arm"].astype(str).to_numpy()
+    arm = counting.categories(patients["arm"])
     diagnosis = patients["diagnosis_day"].to_numpy(dtype=np.float64)
     parts = []
     for stage, col in TIMING_STAGES.items():
         days = patients[col].to_numpy(dtype=np.float64) - diagnosis
         keep = ~np.isnan(days)
-        parts.append(pd.DataFrame({"arm": arm[keep], "stage": stage,
-                                   "week": np.floor(days[keep] / 7).astype(np.int64)}))
-    return _count(pd.concat(parts, ignore_index=True), TIMING_KEYS)
+        weeks = np.where(keep, np.floor(days / 7), 0.0)
+        parts.append(counting.count({"arm": arm, "week": counting.integers(weeks)}, keep).assign(stage=stage))
+    return pd.concat(parts, ignore_index=True)[[*TIMING_KEYS, "count"]]
 
 
 def batch(patients: pd.DataFrame) -> dict[str, pd.DataFrame]:

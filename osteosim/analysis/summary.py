@@ -62,26 +62,34 @@ def tally(patients: pd.DataFrame) -> dict:
 
 def pathway_counts(patients: pd.DataFrame) -> pd.DataFrame:
     """Additive counts per replication x arm behind the crude-proportion KPIs (relapse, CR2, second cancer)."""
-    cancer_death = (patients["death_cause"].astype(str) == "osteosarcoma").to_numpy()
-    referral = patients["palliative_referral_day"].to_numpy() if "palliative_referral_day" in patients else \
-        np.full(len(patients), np.nan)
-    death = patients["death_day"].to_numpy() if "death_day" in patients else np.full(len(patients), np.nan)
+    from osteosim.analysis import counting
+
+    n = len(patients)
+    missing = np.full(n, np.nan)
+    cause = counting.categories(patients["death_cause"])
+    cancer_death = (cause.values == "osteosarcoma")[cause.codes]
+    referral = patients["palliative_referral_day"].to_numpy() if "palliative_referral_day" in patients else missing
+    death = patients["death_day"].to_numpy() if "death_day" in patients else missing
     referred = cancer_death & (referral <= death)
-    place = patients["place_of_death"].astype(str).to_numpy() if "place_of_death" in patients else \
-        np.full(len(patients), "")
-    counts = pd.DataFrame({
-        "replication": patients["replication"].to_numpy(), "arm": patients["arm"].astype(str).to_numpy(),
-        "patients": 1, "relapses": patients["relapse_day"].notna().to_numpy(dtype=int),
+    if "place_of_death" in patients:
+        place = counting.categories(patients["place_of_death"])
+        in_hospital = (place.values == "hospital")[place.codes]
+    else:
+        in_hospital = np.zeros(n, dtype=bool)
+    replication = patients["replication"].to_numpy()
+    keys = {"replication": counting.integers(replication, lambda span: span.astype(replication.dtype)),
+            "arm": counting.categories(patients["arm"])}
+    return counting.sums(keys, {
+        "relapses": patients["relapse_day"].notna().to_numpy(dtype=int),
         "cr2": patients["cr2"].fillna(False).to_numpy(dtype=int),
         "second_malignancies": patients["second_malignancy_day"].notna().to_numpy(dtype=int),
         # supportive care (conf/supportive): deaths from the disease, those with a palliative referral
         # before them and the days between, hospital deaths; heart failure while followed
         "cancer_deaths": cancer_death.astype(int), "referred_deaths": referred.astype(int),
         "referral_to_death_days": np.where(referred, death - referral, 0.0),
-        "hospital_deaths": (cancer_death & (place == "hospital")).astype(int),
+        "hospital_deaths": (cancer_death & in_hospital).astype(int),
         "heart_failures": (patients["heart_failure_day"].notna().to_numpy(dtype=int) if "heart_failure_day" in patients
-                           else 0)})
-    return counts.groupby(["replication", "arm"], sort=True).sum().reset_index()
+                           else np.zeros(n, dtype=int))})
 
 
 def merge_tallies(tallies: list[dict]) -> dict:

@@ -87,21 +87,30 @@ def survival_counts(patients: pd.DataFrame) -> pd.DataFrame:
     """How many patients share each (arm, metastatic, endpoint, time, event): the data of every KM curve.
 
     Additive over chunks of patients (see `merge_counts`), so a summary of ten million patients
-    is built batch by batch in bounded memory.
+    is built batch by batch in bounded memory; counted on integer codes (`analysis.counting`).
     """
-    metastatic = patients["met_status"].astype(str).to_numpy() != "none"
-    arm = patients["arm"].astype(str).to_numpy()
+    from osteosim.analysis import counting
+
+    status = counting.categories(patients["met_status"])
     replication = patients["replication"].to_numpy()
+    keys = {"replication": counting.integers(replication, lambda span: span.astype(replication.dtype)),
+            "arm": counting.categories(patients["arm"]),
+            "metastatic": counting.flag((status.values != "none")[status.codes])}
     parts = []
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        parts.append(pd.DataFrame({
-            "replication": replication[keep], "arm": arm[keep], "metastatic": metastatic[keep], "endpoint": endpoint,
-            "years": np.round(days[keep] / RESOLUTION_DAYS) * RESOLUTION_DAYS / DAYS_PER_YEAR,
-            "event": patients[event_col].to_numpy(dtype=bool)[keep]}))
-    table = pd.concat(parts, ignore_index=True)
-    return table.groupby(COUNT_KEYS, sort=False).size().rename("count").reset_index()
+        ticks = np.round(days / RESOLUTION_DAYS)
+        ticks[~keep] = 0.0
+        parts.append(counting.count({**keys, "years": counting.integers(ticks, _ticks_to_years),
+                                     "event": counting.flag(patients[event_col].to_numpy(dtype=bool))}, keep)
+                     .assign(endpoint=endpoint))
+    return pd.concat(parts, ignore_index=True)[[*COUNT_KEYS, "count"]]
+
+
+def _ticks_to_years(ticks: np.ndarray) -> np.ndarray:
+    """Times rounded to RESOLUTION_DAYS (in ticks of it) as years, computed as the rounding always was."""
+    return ticks * RESOLUTION_DAYS / DAYS_PER_YEAR
 
 
 def merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:

@@ -52,10 +52,14 @@ def patient_life(run, pid: int):
 def start_arm_visits(run, pid: int, phase: int, anchor: float) -> None:
     """The appointments of this phase (an arm's infusions and admissions, supportive care's contacts) run
     beside the pathway."""
+    rows = run.visits_of_phase.get(phase)
+    if not rows:
+        return
     visits, row = run.protocol.visits, run.rows[pid]
-    for v in range(visits.shape[0]):
-        if visit_applies(visits, v, phase, row["good_response"], row["family_tier"], row["doxorubicin_mg_m2"],
-                         row["cisplatin_mg_m2"]):
+    good, tier, doxorubicin, cisplatin = row["good_response"], row["family_tier"], row["doxorubicin_mg_m2"], \
+        row["cisplatin_mg_m2"]
+    for v in rows:
+        if visit_applies(visits, v, phase, good, tier, doxorubicin, cisplatin):
             run.start(pid, arm_visit_series(run, pid, v, anchor))
 
 

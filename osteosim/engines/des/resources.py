@@ -83,6 +83,14 @@ def background_draws(seed, stream, first, n, gap_mean, hold_mean):
     return gaps, holds
 
 
+class _Served:
+    """A request a server took at once (it has, in SimPy's words, triggered)."""
+    triggered = True
+
+
+SERVED = _Served()
+
+
 class RosteredResource:
     """FIFO servers with a weekly roster. Our patients queue as SimPy events; background demand is
     simulated by the resource itself (`advance`), lazily, in the same queue."""
@@ -118,17 +126,18 @@ class RosteredResource:
         return float(today + next(d for d in range(1, 8) if self.roster[(today + d) % 7] != capacity))
 
     # --- what our patients do -------------------------------------------------------------------
-    def request(self) -> simpy.Event:
-        """Join the queue now; the event fires when a server starts serving this patient."""
+    def request(self) -> simpy.Event | _Served:
+        """Join the queue now: SERVED when a server starts at once (nothing to wait for, so no SimPy event),
+        else an event that fires when a server starts serving this patient."""
         self.advance(self.env.now)
-        request = self.env.event()
         if not self.queue and self.in_use < self.capacity:
             self.in_use += 1
-            request.succeed()
-        else:
-            self.queue.append(request)
-            self.ours_waiting += 1
-            self._wake_for_waiting()
+            self.record()
+            return SERVED
+        request = self.env.event()
+        self.queue.append(request)
+        self.ours_waiting += 1
+        self._wake_for_waiting()
         self.record()
         return request
 
@@ -212,11 +221,12 @@ def acquire(env: simpy.Environment, resource: RosteredResource, *, patient: int,
     """Queue for one server of `resource` and log the request and the start; the request is the value."""
     events.add(patient, env.now, EVENT.request, stage, resource.code)
     request = resource.request()
-    try:
-        yield request
-    except simpy.Interrupt:
-        abandon(resource, request)
-        raise
+    if request is not SERVED:
+        try:
+            yield request
+        except simpy.Interrupt:
+            abandon(resource, request)
+            raise
     events.add(patient, env.now, EVENT.start, stage, resource.code)
     return request
 

@@ -15,7 +15,7 @@ from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, PHASE, RE
 from osteosim.model.parameters import disease_vector, params_record
 from osteosim.model.pathway import next_step
 from osteosim.model.population import Cohort
-from osteosim.model.protocol import pack, protocol_record
+from osteosim.model.protocol import VISIT, pack, protocol_record
 from osteosim.model.record import PatientRecord, new_rows
 
 
@@ -39,6 +39,10 @@ class Run:
         self.params_record = params_record(self.params)
         self.protocol = pack(cfg)
         self.protocol_record = protocol_record(self.protocol)
+        # the rows of protocol.visits of each phase: a phase's start looks at its own rows only
+        self.visits_of_phase: dict[int, list[int]] = {}
+        for v, phase in enumerate(self.protocol.visits[:, VISIT.phase].astype(int).tolist()):
+            self.visits_of_phase.setdefault(phase, []).append(v)
         self.rows = new_rows(cohort)        # what the pathway records, one row per patient
         self.clock = self.rows["clock"]    # the day a resumed pathway reads (model.pathway)
         # the same records as plain ndarrays: Numba types a recarray argument through its slow attribute

@@ -1,0 +1,109 @@
+"""Counting rows by a few small keys, the way every summary and dashboard table of patients is built.
+
+A chunk of a million patients turns into a count table of a few thousand rows. Pandas group-bys
+over string keys did that at a few hundred thousand patients a second; here each key is an
+integer code (a categorical's codes, a day rounded to an integer, a flag), the codes are combined
+into one integer, and `np.bincount` counts them in one pass (`np.unique` when the combined range
+is too wide for a dense count). Only the rows that occur come back, each key decoded to its value.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+DENSE_LIMIT = 1 << 22        # a bincount over at most 4 million bins (32 MiB); beyond it, sort and count
+
+
+class Key(NamedTuple):
+    """A column to count by: integer codes in [0, len(values)) and what each code stands for."""
+    codes: np.ndarray
+    values: np.ndarray
+
+
+def categories(column: pd.Series) -> Key:
+    """A column's distinct values as codes, as text (a categorical's own codes; any other column factorised).
+    A categorical's missing values (code -1) are the empty string, as `astype(str)` of pandas 2 gives."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        values = np.asarray(column.cat.categories.astype(str), dtype=object)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(values), codes)
+            values = np.append(values, "")
+        return Key(codes.astype(np.int64), values)
+    codes, uniques = pd.factorize(column.astype(str), sort=False)
+    return Key(codes.astype(np.int64), np.asarray(uniques, dtype=object))
+
+
+def flag(mask: np.ndarray) -> Key:
+    return Key(np.asarray(mask, dtype=np.int64), np.array([False, True]))
+
+
+def labels(mask_by_label: list[tuple[str, np.ndarray]], otherwise: str, n: int) -> Key:
+    """The first label whose mask holds, else `otherwise` (np.select, as codes)."""
+    codes = np.full(n, len(mask_by_label), dtype=np.int64)
+    for j in range(len(mask_by_label) - 1, -1, -1):
+        codes[mask_by_label[j][1]] = j
+    return Key(codes, np.array([label for label, _ in mask_by_label] + [otherwise], dtype=object))
+
+
+def integers(values: np.ndarray, decode=None) -> Key:
+    """Integer-valued numbers (rounded days, weeks) as codes from their minimum; `decode` maps each integer
+    to the value the table holds (e.g. days to years), by default the integer itself."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return Key(np.zeros(0, dtype=np.int64), np.zeros(0))
+    low = int(values.min())
+    codes = (values - low).astype(np.int64)
+    span = np.arange(low, low + int(codes.max()) + 1, dtype=np.float64)
+    return Key(codes, decode(span) if decode is not None else span.astype(np.int64))
+
+
+def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
+    """Rows per distinct combination of the keys (among rows where `mask` holds): the keys' values and `count`."""
+    names = list(keys)
+    sizes = [max(len(keys[name].values), 1) for name in names]
+    codes = [keys[name].codes if mask is None else keys[name].codes[mask] for name in names]
+    combined = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    for code, size in zip(codes, sizes):
+        combined *= size
+        combined += code
+    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+    if total <= DENSE_LIMIT:
+        counts = np.bincount(combined, minlength=total)
+        seen = np.flatnonzero(counts)
+        counts = counts[seen]
+    else:
+        seen, counts = np.unique(combined, return_counts=True)
+    out = {}
+    for name, size in zip(reversed(names), reversed(sizes)):
+        out[name] = keys[name].values[seen % size]
+        seen = seen // size
+    return pd.DataFrame({**{name: out[name] for name in names}, "count": counts.astype(np.int64)})
+
+
+def merged_labels(codes: np.ndarray, values: np.ndarray) -> Key:
+    """A key whose values may repeat (two codes meaning the same text) with each value once."""
+    unique, inverse = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    return Key(inverse[codes], unique.astype(object))
+
+
+def sums(keys: dict[str, Key], columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per distinct combination of the keys (sorted by them): the number of rows (`patients`) and the sum of
+    each column; integer and boolean columns stay integers."""
+    table = count(keys)
+    names = list(keys)
+    sizes = [max(len(keys[name].values), 1) for name in names]
+    combined = np.zeros(len(keys[names[0]].codes), dtype=np.int64)
+    for name, size in zip(names, sizes):
+        combined *= size
+        combined += keys[name].codes
+    seen = np.unique(combined)
+    position = np.searchsorted(seen, combined)
+    out = table.rename(columns={"count": "patients"})
+    for name, values in columns.items():
+        values = np.asarray(values)
+        total = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen))
+        out[name] = total.astype(np.int64) if values.dtype.kind in "biu" else total
+    return out.sort_values(names, kind="stable", ignore_index=True)
