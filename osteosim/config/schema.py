@@ -463,7 +463,11 @@ RESOURCE_NAMES = tuple(ResourcesConfig.__dataclass_fields__)
 
 
 def register() -> None:
-    """Register the schema with Hydra so that conf/config.yaml can build on it."""
+    """Register the schema with Hydra so that conf/config.yaml can build on it (and parse each conf file once
+    per process: osteosim.config.parsing)."""
     from hydra.core.config_store import ConfigStore
 
+    from osteosim.config import parsing
+
+    parsing.install()
     ConfigStore.instance().store(name="osteosim_schema", node=Config)
