@@ -346,6 +346,53 @@ def scaling(quick: bool) -> dict:
     return record("scaling", result)
 
 
+def _cli_seconds(arguments: list[str], folder: Path) -> tuple[float, float]:
+    """(wall seconds, peak GiB) of `osteosim <arguments>` in a fresh process, dashboard included."""
+    command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", *arguments,
+               "output.progress=false", f"hydra.run.dir={folder}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 2**20
+
+
+def cohort_marginal() -> dict:
+    """The whole CLI run's marginal throughput (1M vs 5M trial patients, dashboard included) against the
+    engine stream alone (`engines.replications.chunks`: sampling, pathways, tables) in this process."""
+    trial = ["cohort=trial", ACCRUAL]
+    small, large = 1_000_000, 5_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        _cli_seconds([*trial, "cohort.n_patients=10000"], Path(tmp) / "warm")
+        one, _ = _cli_seconds([*trial, f"cohort.n_patients={small}"], Path(tmp) / "small")
+        five, peak = _cli_seconds([*trial, f"cohort.n_patients={large}"], Path(tmp) / "large")
+    marginal = (large - small) / (five - one)
+    config = compose([*trial, f"cohort.n_patients={small}", "output.progress=false"])
+    consume(config)
+    stream = small / best_of(2, lambda: consume(config))
+    ratio = stream / marginal
+    print(f"cohort whole run: 1M {one:.1f} s, 5M {five:.1f} s (peak {peak:.2f} GiB): marginal {marginal:,.0f} patients/s "
+          f"(target >= 500,000: {'met' if marginal >= 5e5 else 'MISSED'}); engine stream {stream:,.0f} patients/s = "
+          f"{ratio:.2f}x the marginal (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
+    return record("cohort_marginal", {"one_million_seconds": one, "five_million_seconds": five, "peak_gib_5m": peak,
+                                      "marginal_patients_per_second": marginal, "stream_patients_per_second": stream,
+                                      "stream_over_marginal": ratio, "targets": {"marginal": 500_000, "ratio": 1.5}})
+
+
+def service_marginal() -> dict:
+    """The default service scenario from the command line, dashboard included: one replication warm (target
+    under 4 s) and the marginal cost of a replication (8 against 1; target at most 0.5 s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _cli_seconds([], Path(tmp) / "warm")
+        one = min(_cli_seconds([], Path(tmp) / f"one{k}")[0] for k in range(2))
+        eight = min(_cli_seconds(["replications=8"], Path(tmp) / f"eight{k}")[0] for k in range(2))
+    per_replication = (eight - one) / 7
+    print(f"default service run, dashboard included: {one:.2f} s warm (target < 4 s: {'met' if one < 4 else 'MISSED'}); "
+          f"8 replications {eight:.2f} s: {per_replication:.2f} s per extra replication "
+          f"(target <= 0.5 s: {'met' if per_replication <= 0.5 else 'MISSED'})")
+    return record("service_marginal", {"one_replication_seconds": one, "eight_replications_seconds": eight,
+                                       "seconds_per_extra_replication": per_replication,
+                                       "targets": {"default_run_seconds": 4.0, "per_replication_seconds": 0.5}})
+
+
 REPLICATIONS = 32   # enough work (~15 s) that starting the worker processes (~1.5 s) does not dominate
 
 
@@ -414,7 +461,8 @@ def main() -> None:
     suite = {"des_default": des_default, "cohort_million": cohort_million, "cohort_vs_python": cohort_vs_python,
              "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background,
              "des_per_event": des_per_event, "cohort_pathways_vs_commits": cohort_pathways_vs_commits,
-             "scaling": lambda: scaling(args.quick),
+             "scaling": lambda: scaling(args.quick), "cohort_marginal": cohort_marginal,
+             "service_marginal": service_marginal,
              "workers": workers, "psa": psa}
     print(f"machine: {describe()}")
     for name, bench in suite.items():

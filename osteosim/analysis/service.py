@@ -81,12 +81,26 @@ def utilisation(resources: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
-    """Attach how long each change point's state holds, so averages are time-weighted."""
-    keys = RUN_KEYS + ["resource"]
-    ordered = resources.sort_values(keys + ["day"], kind="stable")
-    run_end = ordered.groupby(RUN_KEYS, observed=True)["day"].transform("max")
-    next_day = ordered.groupby(keys, observed=True)["day"].shift(-1)
-    return ordered.assign(duration=next_day.fillna(run_end) - ordered["day"])
+    """Attach how long each change point's state holds, so averages are time-weighted: rows ordered by
+    (replication, arm, resource, day), each holding until the next change of its resource, the last one
+    until the run's last change point. Sorted on integer codes (np.lexsort, stable), as pandas'
+    sort_values orders categoricals, but without factorising millions of rows."""
+    from osteosim.analysis import counting
+
+    replication = resources["replication"].to_numpy()
+    arm = counting.categories(resources["arm"]).codes
+    resource = counting.categories(resources["resource"]).codes
+    day = resources["day"].to_numpy(dtype=np.float64)
+    order = np.lexsort((day, resource, arm, replication))
+    replication, arm, resource, day = replication[order], arm[order], resource[order], day[order]
+    same_run = (replication[1:] == replication[:-1]) & (arm[1:] == arm[:-1])
+    same_resource = same_run & (resource[1:] == resource[:-1])
+    run_id = np.concatenate([[0], np.cumsum(~same_run)]) if len(day) else np.zeros(0, dtype=np.int64)
+    run_end = np.full(int(run_id[-1]) + 1 if len(day) else 0, -np.inf)
+    np.maximum.at(run_end, run_id, day)
+    following = np.append(np.where(same_resource, day[1:], np.nan), np.nan) if len(day) else day
+    ends = np.where(np.isnan(following), run_end[run_id], following)
+    return resources.iloc[order].assign(duration=ends - day)
 
 
 def weekly_use(resources: pd.DataFrame) -> pd.DataFrame:
