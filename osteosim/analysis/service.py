@@ -84,8 +84,12 @@ def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
     """Attach how long each change point's state holds, so averages are time-weighted: rows ordered by
     (replication, arm, resource, day), each holding until the next change of its resource, the last one
     until the run's last change point. Sorted on integer codes (np.lexsort, stable), as pandas'
-    sort_values orders categoricals, but without factorising millions of rows."""
+    sort_values orders categoricals, but without factorising millions of rows. A table that already has
+    its durations is returned as it is (a run times its resource log once; see results.run_folder)."""
     from osteosim.analysis import counting
+
+    if "duration" in resources.columns or resources.empty:
+        return resources
 
     replication = resources["replication"].to_numpy()
     arm = counting.categories(resources["arm"]).codes

@@ -127,7 +127,10 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
     from osteosim.analysis.replications import (hazard_ratios, kpi_intervals, paired_differences, proportions_by_replication,
                                      service_by_replication, survival_by_replication)
 
-    events, resources = _after(events, warmup_day), _after(resources, warmup_day)
+    from osteosim.analysis.service import with_durations
+
+    # each change point's duration before the warm-up is cut (the same durations: later rows are kept), once
+    events, resources = _after(events, warmup_day), _after(with_durations(resources), warmup_day)
     by_replication = [t["by_replication"] for t in tallies]
     tables = [t for t in (survival_by_replication(survival), proportions_by_replication(by_replication),
                           service_by_replication(events, resources)) if not t.empty]

@@ -151,15 +151,16 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
                      warmup_day: float = 0.0, totals: PatientTotals | None = None, pricer=None) -> dict:
     """summary.json (and dashboard.html) from the written tables, or from `totals` counted as they were
     written (the patients file is then not read again, except for Cox fits with several arms)."""
-    from osteosim.dashboards.run import write_dashboard
+    from osteosim.analysis.service import with_durations
     from osteosim.analysis.summary import summarise
+    from osteosim.dashboards.run import write_dashboard
 
     if totals is None:
         survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet", dashboard)
     else:
         survival, tallies, patient_tables = totals.counts, totals.tallies, totals.aggregates
     events = _read(staging / "events.parquet")
-    resources = _read(staging / "resources.parquet")
+    resources = with_durations(_read(staging / "resources.parquet"))   # timed once for summary and dashboard
     several_arms = survival["arm"].nunique() > 1
     cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
     summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
@@ -242,6 +243,7 @@ def rebuild_dashboard(folder: Path) -> Path:
     stays complete (the dashboard is derived, so its checksum is recorded anew, beside the files the run
     itself wrote). Every file is read before anything is written: an unreadable one (UnreadableResult)
     leaves the folder as it was."""
+    from osteosim.analysis.service import with_durations
     from osteosim.dashboards.run import build_dashboard, validation_table
     from osteosim.results.atomic import write_text_atomically
     from osteosim.results.integrity import is_complete, sealed_names, seal
@@ -257,6 +259,8 @@ def rebuild_dashboard(folder: Path) -> Path:
             tables[name] = _read(folder / f"{name}.parquet")
     with reading(folder / "validation.csv"):
         validation = validation_table(folder)
+    with reading(folder / "resources.parquet"):
+        tables["resources"] = with_durations(tables["resources"])
     with reading(folder / "summary.json"):   # the tables were read: what is left to fail is the summary's content
         page = build_dashboard(None, tables["events"], tables["resources"], summary, aggregates=patient_tables,
                                validation=validation)
