@@ -43,41 +43,49 @@ class EventLog:
         self.resource.append(resource)
         self.detail.append(detail)
 
+    def extend(self, patient: int, days: np.ndarray, events: np.ndarray, stage: int, resource: int) -> None:
+        """Many rows of one patient (background demand) at one stage and resource."""
+        if not self.enabled:
+            return
+        n = len(days)
+        self.patient.extend([patient] * n)
+        self.day.extend(days.tolist())
+        self.event.extend(events.tolist())
+        self.stage.extend([stage] * n)
+        self.resource.extend([resource] * n)
+        self.detail.extend([0] * n)
+
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
         return events_frame(np.asarray(self.patient, dtype=np.int64), np.asarray(self.day, dtype=np.float64),
                             self.event, self.stage, self.resource, self.detail, replication, arm)
 
 
 class ResourceLog:
-    """Every change of a resource's in-use count, capacity or queue length."""
+    """Every change of a resource's in-use count, capacity or queue length. Each resource keeps its own rows
+    (engines.des.resources, in compiled buffers); the table gathers them, in time order."""
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self.resource: list[str] = []
-        self.day: list[float] = []
-        self.in_use: list[int] = []
-        self.capacity: list[float] = []
-        self.queue: list[int] = []
+        self.resources: list = []
 
-    def add(self, resource: str, day: float, in_use: int, capacity: float, queue: int) -> None:
-        if not self.enabled:
-            return
-        self.resource.append(resource)
-        self.day.append(day)
-        self.in_use.append(in_use)
-        self.capacity.append(capacity)
-        self.queue.append(queue)
+    def register(self, resource) -> None:
+        self.resources.append(resource)
 
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
-        n = len(self.day)
+        parts = [(r.name, r.frame_rows()) for r in self.resources] if self.enabled else []
+        rows = np.concatenate([p for _, p in parts]) if parts else np.zeros((0, 4))
+        names = np.concatenate([np.full(len(p), RESOURCES.index(n) if n in RESOURCES else 0, dtype=np.int8)
+                                for n, p in parts]) if parts else np.zeros(0, dtype=np.int8)
+        order = np.argsort(rows[:, 0], kind="stable")
+        n = len(order)
         return pd.DataFrame({
             "replication": np.full(n, replication, dtype=np.int32),
             "arm": constant_category(arm, n),
-            "resource": pd.Categorical(self.resource, categories=list(RESOURCES[1:])),
-            "day": np.asarray(self.day, dtype=np.float64),
-            "in_use": np.asarray(self.in_use, dtype=np.int32),
-            "capacity": np.asarray(self.capacity, dtype=np.float64),
-            "queue_length": np.asarray(self.queue, dtype=np.int32),
+            "resource": pd.Categorical.from_codes(names[order] - 1, categories=list(RESOURCES[1:])),
+            "day": rows[order, 0],
+            "in_use": rows[order, 1].astype(np.int32),
+            "capacity": rows[order, 2],
+            "queue_length": rows[order, 3].astype(np.int32),
         }, columns=list(RESOURCE_COLUMNS))
 
 

@@ -7,25 +7,23 @@ is first come, first served. An unconstrained resource (trial cohorts) grants ev
 
 Background demand (other patients who use the same servers: Poisson arrivals, exponential
 holding times) is most of a service's work but decides nothing for our patients except through
-the queue. So it is not SimPy work: each resource simulates its own background in a plain loop,
-and only up to the moment one of our patients touches it (a request or a release), or up to the
+the queue. So it is not SimPy work: each resource simulates its own background in compiled code
+(engines.des.servers), and only up to the moment one of our patients touches it (a request or a release), or up to the
 next moment a waiting patient of ours could start (one SimPy wake-up then, not one per use).
 What our patients see is the same FIFO queue as if every use were a SimPy process (DESIGN §5).
 """
 from __future__ import annotations
 
 import math
-from collections import deque
-from heapq import heappop, heappush
 from typing import Iterator
 
-import numba as nb
 import numpy as np
 import simpy
 
 from osteosim.config.schema import ResourceConfig
+from osteosim.engines.des import servers
 from osteosim.engines.des.log import BACKGROUND_PATIENT, EventLog, ResourceLog
-from osteosim.model import rng
+from osteosim.engines.des.servers import S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
 
 INF = math.inf
@@ -36,7 +34,9 @@ def weekday(day: float) -> int:
 
 
 class Background:
-    """Other patients' arrivals at one resource: keyed draws in blocks, as far as `until`."""
+    """Other patients' arrivals at one resource (Poisson, exponential holds), as far as `until`: the
+    parameters the compiled queue draws with (servers.draw_arrival: keyed draws 2k and 2k+1), and the
+    same arrivals one at a time (`pop`) for whoever drives them outside it (benchmarks' baseline)."""
 
     def __init__(self, spec: ResourceConfig, stream: int, seed: int, until: float):
         rate = spec.background_per_week / 7.0
@@ -44,43 +44,16 @@ class Background:
         self.gap_mean = 1.0 / rate if self.on else INF
         self.hold_mean = float(spec.background_service_days)
         self.stream, self.seed, self.until = stream, seed, until
-        self.k = 0
-        self.block: list = []
+        self._state = np.zeros(servers.N_SLOTS)
+        self._state[S.arrival_day] = INF
         self.next_day, self.next_hold = INF, 0.0
-        self.last = 0.0
         if self.on:
             self.pop()
 
     def pop(self) -> None:
         """Move on to the next arrival (its day and holding time), or to none after `until`."""
-        if not self.block:
-            gaps, holds = background_draws(self.seed, self.stream, self.k, BACKGROUND_BLOCK, self.gap_mean,
-                                           self.hold_mean)
-            self.k += BACKGROUND_BLOCK
-            self.block = list(zip(gaps.tolist(), holds.tolist()))
-            self.block.reverse()
-        gap, hold = self.block.pop()
-        day = self.last + gap
-        if day > self.until:
-            self.next_day, self.block = INF, []
-            return
-        self.last = self.next_day = day
-        self.next_hold = hold
-
-
-BACKGROUND_BLOCK = 512
-
-
-@nb.njit(cache=True)
-def background_draws(seed, stream, first, n, gap_mean, hold_mean):
-    """Gaps and holding times of background arrivals first .. first+n-1: keyed draws 2k and 2k+1, as
-    drawn one by one (so the same numbers however many are drawn at a time)."""
-    gaps, holds = np.empty(n), np.empty(n)
-    for j in range(n):
-        k = first + j
-        gaps[j] = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k, gap_mean)
-        holds[j] = rng.exponential(seed, stream, rng.PURPOSE.background, 2 * k + 1, hold_mean)
-    return gaps, holds
+        servers.draw_arrival(self._state, self.seed, self.stream, self.gap_mean, self.hold_mean, self.until)
+        self.next_day, self.next_hold = float(self._state[S.arrival_day]), float(self._state[S.arrival_hold])
 
 
 class _Served:
@@ -93,117 +66,149 @@ SERVED = _Served()
 
 class RosteredResource:
     """FIFO servers with a weekly roster. Our patients queue as SimPy events; background demand is
-    simulated by the resource itself (`advance`), lazily, in the same queue."""
+    simulated by the resource itself, compiled (`engines.des.servers`), lazily, in the same queue."""
 
     def __init__(self, env: simpy.Environment, name: str, roster: list[int] | None, log: ResourceLog,
                  background: Background | None = None, events: EventLog | None = None):
         self.env = env
         self.name = name
         self.code = RESOURCES.index(name) if name in RESOURCES else 0   # in events.parquet (0: not a pathway resource)
-        self.roster = None if roster is None else [float(c) for c in roster]
-        self.log = log
-        self.capacity = INF if roster is None else self.roster[weekday(env.now)]
-        self.in_use = 0
-        self.queue: deque = deque()      # waiting: a background use's holding time (float) or our request
-        self.ours_waiting = 0
-        self.ends: list[float] = []      # heap: when background uses in service end
-        self.day = env.now               # background is simulated up to here
-        self.background = background if background is not None and background.on else None
+        self.roster = np.full(7, INF) if roster is None else np.array(roster, dtype=np.float64)
+        background = background if background is not None and background.on else None
+        self.draws = (background.seed, background.stream, background.gap_mean, background.hold_mean,
+                      background.until) if background is not None else (0, 0, 1.0, 1.0, -INF)
         self.events = events if events is not None and events.enabled else None   # background rows, if logged
-        self.roster_day = self._next_roster_change(self.day)
+        st = self.st = np.zeros(servers.N_SLOTS)
+        st[S.day] = env.now
+        st[S.capacity] = self.roster[weekday(env.now)]
+        st[S.roster_day] = INF if roster is None else servers.next_roster_change(self.roster, env.now)
+        st[S.arrival_day] = INF
+        st[S.logging] = float(log.enabled)
+        st[S.bg_logging] = float(self.events is not None)
+        if background is not None:
+            seed, stream, gap, hold, until = self.draws
+            servers.draw_arrival(st, seed, stream, gap, hold, until)
+        self.ends = np.empty(max(int(np.max(self.roster)) if roster is not None else 1, 1))
+        self.queue, self.started = np.empty(64), np.empty(64)
+        self.rows, self.bg = np.empty((4096, 4)), np.empty((256, 2))
+        self.log_parts: list[np.ndarray] = []
+        self.waiting: dict[int, simpy.Event] = {}     # our queued requests by token
+        self.next_token = 0
         self.wake_day = INF              # the SimPy wake-up already scheduled for a waiting patient of ours
-        self.record()
+        log.register(self)
+        self._record()
 
-    def record(self) -> None:
-        self.log.add(self.name, self.day, self.in_use, self.capacity, len(self.queue))
-
-    def _next_roster_change(self, day: float) -> float:
-        """The next midnight at which the roster changes capacity (not every midnight)."""
-        if self.roster is None or len(set(self.roster)) == 1:
-            return INF
-        today = math.floor(day)
-        capacity = self.roster[today % 7]
-        return float(today + next(d for d in range(1, 8) if self.roster[(today + d) % 7] != capacity))
+    @property
+    def capacity(self) -> float:
+        return float(self.st[S.capacity])
 
     # --- what our patients do -------------------------------------------------------------------
     def request(self) -> simpy.Event | _Served:
         """Join the queue now: SERVED when a server starts at once (nothing to wait for, so no SimPy event),
         else an event that fires when a server starts serving this patient."""
         self.advance(self.env.now)
-        if not self.queue and self.in_use < self.capacity:
-            self.in_use += 1
-            self.record()
+        st = self.st
+        if st[S.q_len] == 0 and st[S.in_use] < st[S.capacity]:
+            st[S.in_use] += 1
+            self._record()
             return SERVED
         request = self.env.event()
-        self.queue.append(request)
-        self.ours_waiting += 1
+        token = request.token = self.next_token
+        self.next_token += 1
+        self.waiting[token] = request
+        self._make_room()
+        self.queue[int(st[S.q_head] + st[S.q_len]) % self.queue.shape[0]] = -(token + 1.0)
+        st[S.q_len] += 1
+        st[S.ours_waiting] += 1
         self._wake_for_waiting()
-        self.record()
+        self._record()
         return request
 
-    def release(self, request: simpy.Event, logged: bool = True) -> None:
+    def release(self, request, logged: bool = True) -> None:
         """Free the server `request` held, or leave the queue if it never started."""
         self.advance(self.env.now)
+        st = self.st
         if request.triggered:
-            self.in_use -= 1
-            self._serve()
+            st[S.in_use] -= 1
+            self._make_room()
+            servers.serve(st, self.ends, self.queue, self.bg, self.started)
         else:
-            self.queue.remove(request)
-            self.ours_waiting -= 1
+            self._leave_queue(request.token)
         if logged:
-            self.record()
-        if self.ours_waiting:
+            self._record()
+        self._start_ours()
+        if st[S.ours_waiting]:
             self._wake_for_waiting()
 
     # --- the resource's own time ----------------------------------------------------------------
     def advance(self, until: float) -> None:
         """Run background demand and roster changes up to and including `until`, in time order."""
-        ends, background = self.ends, self.background
-        while True:
-            end = ends[0] if ends else INF
-            arrival = background.next_day if background is not None else INF
-            roster = self.roster_day
-            day = min(end, arrival, roster)
-            if day > until:
-                self.day = max(self.day, until)
-                return
-            self.day = day
-            if end == day:
-                heappop(ends)
-                self.in_use -= 1
-                if self.events is not None:
-                    self.events.add(BACKGROUND_PATIENT, day, EVENT.end, STAGE.background, self.code)
-                self._serve()
-            elif roster == day:
-                self.capacity = self.roster[weekday(day)]
-                self.roster_day = self._next_roster_change(day)
-                self._serve()
-            else:
-                hold = background.next_hold
-                background.pop()
-                if self.events is not None:
-                    self.events.add(BACKGROUND_PATIENT, day, EVENT.request, STAGE.background, self.code)
-                self.queue.append(hold)
-                self._serve()
-            self.record()
+        seed, stream, gap, hold, horizon = self.draws
+        while servers.advance(self.st, self.ends, self.queue, self.roster, self.rows, self.bg, self.started, until,
+                              seed, stream, gap, hold, horizon) == servers.FULL:
+            self._make_room()
+        self._start_ours()
+        if self.events is not None:
+            self._flush_background()
 
-    def _serve(self) -> None:
-        """Start the waiting uses, in order, while servers are free."""
-        queue = self.queue
-        while queue and self.in_use < self.capacity:
-            waiting = queue.popleft()
-            self.in_use += 1
-            if waiting.__class__ is float:
-                heappush(self.ends, self.day + waiting)
-                if self.events is not None:
-                    self.events.add(BACKGROUND_PATIENT, self.day, EVENT.start, STAGE.background, self.code)
-            else:
-                self.ours_waiting -= 1
-                waiting.succeed()
+    def frame_rows(self) -> np.ndarray:
+        """Every row of this resource's log so far: day, in use, capacity, queue length."""
+        return np.concatenate([*self.log_parts, self.rows[:int(self.st[S.n_log])]])
+
+    def _record(self) -> None:
+        if self.st[S.n_log] + 1 > self.rows.shape[0]:
+            self._make_room()
+        servers.record(self.st, self.rows)
+
+    def _make_room(self) -> None:
+        """Empty a full log into its parts, and grow the queue (with `started`) and the background rows."""
+        st = self.st
+        if st[S.n_log] + 1 > self.rows.shape[0]:
+            self.log_parts.append(self.rows[:int(st[S.n_log])].copy())
+            st[S.n_log] = 0
+        if st[S.q_len] + 1 > self.queue.shape[0]:
+            head, size = int(st[S.q_head]), self.queue.shape[0]
+            order = (head + np.arange(size)) % size
+            self.queue = np.concatenate([self.queue[order], np.empty(size)])
+            self.started = np.empty(2 * size)
+            st[S.q_head] = 0
+        if st[S.n_bg] + st[S.q_len] + 3 > self.bg.shape[0]:
+            if self.events is not None:
+                self._flush_background()
+            st[S.n_bg] = 0
+            if st[S.q_len] + 3 > self.bg.shape[0]:
+                self.bg = np.empty((2 * int(st[S.q_len] + 3), 2))
+
+    def _start_ours(self) -> None:
+        """Fire the events of our requests a server took (at this instant: see _wake_for_waiting)."""
+        st = self.st
+        for k in range(int(st[S.n_started])):
+            self.waiting.pop(int(self.started[k])).succeed()
+        st[S.n_started] = 0
+
+    def _leave_queue(self, token: int) -> None:
+        """Our patient died waiting: their place in the queue goes, the others keep their order."""
+        st, queue = self.st, self.queue
+        head, length, size = int(st[S.q_head]), int(st[S.q_len]), queue.shape[0]
+        order = (head + np.arange(length)) % size
+        kept = queue[order][queue[order] != -(token + 1.0)]
+        queue[(head + np.arange(len(kept))) % size] = kept
+        st[S.q_len] = len(kept)
+        st[S.ours_waiting] -= 1
+        del self.waiting[token]
+
+    def _flush_background(self) -> None:
+        n = int(self.st[S.n_bg])
+        if n:
+            rows = self.bg[:n]
+            self.events.extend(BACKGROUND_PATIENT, rows[:, 0], rows[:, 1].astype(np.int64), STAGE.background,
+                               self.code)
+            self.st[S.n_bg] = 0
 
     def _wake_for_waiting(self) -> None:
         """While a patient of ours waits, SimPy must wake at the next moment a server could free up."""
-        day = min(self.ends[0] if self.ends else INF, self.roster_day)
+        st = self.st
+        day = min(self.ends[0] if st[S.n_ends] > 0 else INF, st[S.roster_day])
         if day < self.wake_day and day < INF:
             self.wake_day = day
             self.env.timeout(day - self.env.now).callbacks.append(self._wake)
@@ -212,7 +217,7 @@ class RosteredResource:
         if self.env.now >= self.wake_day:
             self.wake_day = INF
         self.advance(self.env.now)
-        if self.ours_waiting:
+        if self.st[S.ours_waiting]:
             self._wake_for_waiting()
 
 
