@@ -34,7 +34,8 @@ def _cache_dir() -> str:
 numba.config.CACHE_DIR = _cache_dir()
 
 
-def compiled_before() -> bool:
-    """Has this installation's compiled model been cached already (so a run starts at once)?"""
+def compiled_before(kernel: str = "") -> bool:
+    """Has this installation cached compiled code already (so a run starts at once)? `kernel` names one entry
+    point as Numba files it (module.function, e.g. "cohort.run_patients"): each engine compiles its own."""
     folder = Path(numba.config.CACHE_DIR)
-    return folder.is_dir() and any(folder.rglob("*.nbi"))
+    return folder.is_dir() and any(folder.rglob(f"{kernel}-*.nbi" if kernel else "*.nbi"))
