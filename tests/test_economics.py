@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
@@ -45,6 +45,7 @@ def test_a_lump_is_discounted_by_one_plus_r_to_the_minus_t(t, rate):
 
 @settings(max_examples=40, deadline=None)
 @given(t0=times, step=st.floats(0.001, 2.0), count=st.integers(0, 60), rate=rates)
+@example(t0=0.0, step=1.0, count=3, rate=1e-9)     # found by hypothesis: 1 - q cancelled for a tiny rate
 def test_a_series_of_visits_sums_in_closed_form(t0, step, count, rate):
     explicit = sum((1.0 + rate) ** -(t0 + i * step) for i in range(count))
     assert float(_geometric(np.array([t0]), step, np.array([float(count)]), rate)[0]) == \

@@ -99,11 +99,12 @@ def followup_offsets(config: Config) -> np.ndarray:
 
 
 def _geometric(t0: np.ndarray, step: float, count: np.ndarray, rate: float) -> np.ndarray:
-    """Present value of 1 at t0, t0 + step, ..., count of them (closed form)."""
-    q = float(discounting.at(step, rate))
-    if q == 1.0:
+    """Present value of 1 at t0, t0 + step, ..., count of them (closed form): (1 - q^n) / (1 - q) with
+    q = exp(-delta step), through expm1 so that a tiny rate keeps its digits (1 - q cancels otherwise)."""
+    x = -discounting.force(rate) * step
+    if x == 0.0:
         return count * discounting.at(t0, rate)
-    return discounting.at(t0, rate) * (1.0 - q ** count) / (1.0 - q)
+    return discounting.at(t0, rate) * np.expm1(x * count) / np.expm1(x)
 
 
 class Timeline:
