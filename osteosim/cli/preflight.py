@@ -202,9 +202,12 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     config_name = args.config_name or CONFIG_NAME
     overrides = list(args.overrides)
     typed = [o.key_or_group[len("hydra."):] for o in parsed if o.key_or_group.startswith("hydra.")]
-    multirun = args.multirun or hydra.get_mode(config_name=config_name, overrides=overrides) == RunMode.MULTIRUN
-    master = _compose(hydra, config_name, overrides, RunMode.MULTIRUN if multirun else RunMode.RUN)
-    cache: dict = {}
+    master = None if args.multirun else _run_composition(hydra, config_name, overrides)
+    multirun = args.multirun or (master is None and hydra.get_mode(config_name=config_name, overrides=overrides)
+                                 == RunMode.MULTIRUN)
+    if master is None:
+        master = _compose(hydra, config_name, overrides, RunMode.MULTIRUN if multirun else RunMode.RUN)
+    cache = _REFERENCE_HYDRA
     _check_hydra_node(master, typed, cache)
     plan.dirs = _config_dirs(master)
     if not plan.runs:
@@ -219,6 +222,19 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
         check_scenario_arm(cfg, job, plan.dirs)
         with search_path(plan.dirs):   # arms=[...] resolve along the same path as the job will
             _validate(cfg, job, multirun)
+
+
+def _run_composition(hydra, config_name: str, overrides: list[str]):
+    """The command composed as a single run, when that is what it is: no sweep and no conf file asking for
+    one (hydra.mode). Saves Hydra's separate composition to find the mode; None sends the command down that
+    path (a sweep, or anything the single composition refuses: its error is then Hydra's own)."""
+    from hydra.types import RunMode
+
+    try:
+        cfg = hydra.compose_config(config_name, overrides, run_mode=RunMode.RUN)
+    except Exception:  # noqa: BLE001 - decided, and reported, by the full path below
+        return None
+    return cfg if cfg.hydra.mode in (None, RunMode.RUN) else None
 
 
 def _compose(hydra, config_name: str, overrides: list[str], mode):
@@ -240,6 +256,11 @@ def _check_hydra_node(cfg, typed: list[str], cache: dict) -> None:
         if choices.get(group) not in (None, *allowed):
             raise ConfigError(f"{group}={choices[group]} is not one of {', '.join(allowed)} (a conf file chose it)")
     hydra_keys.check_composed(hydra, _reference_hydra(choices, cache), typed)
+
+
+# Hydra's own hydra node for each launcher/sweeper/logging choice: it depends on Hydra's packaged configs only,
+# so one composition per choice and process serves every command (tests run hundreds in one process)
+_REFERENCE_HYDRA: dict = {}
 
 
 def _reference_hydra(choices: dict, cache: dict) -> dict:
