@@ -219,10 +219,17 @@ def des_background() -> dict:
     from osteosim.model.codes import STAGE
 
     def arrivals(env, resource, background, events):
-        while background.next_day < float("inf"):
-            yield env.timeout(background.next_day - env.now)
-            hold = background.next_hold
-            background.pop()
+        """The same keyed arrivals as the compiled queue draws, each use a SimPy process."""
+        import numpy as np
+
+        from osteosim.engines.des import servers
+
+        state = np.zeros(servers.N_SLOTS)
+        servers.draw_arrival(state, *background.draws)
+        while state[servers.S.arrival_day] < float("inf"):
+            yield env.timeout(state[servers.S.arrival_day] - env.now)
+            hold = float(state[servers.S.arrival_hold])
+            servers.draw_arrival(state, *background.draws)
             env.process(resources.use(env, resource, hold, patient=BACKGROUND_PATIENT, stage=STAGE.background,
                                       events=events))
 

@@ -78,11 +78,7 @@ def _life(seed, horizon, P, visits, params, row, ev):
             died_of_treatment = True
             break
         elif kind == STEP.visits:
-            if n_started == started.shape[0]:
-                grown = np.empty((2 * n_started, 2))
-                grown[:n_started] = started
-                started = grown
-            started[n_started, 0], started[n_started, 1] = detail, x
+            started = _started_phase(started, n_started, detail, x)
             n_started += 1
         else:
             break
@@ -98,14 +94,21 @@ def _life(seed, horizon, P, visits, params, row, ev):
             _log(ev, row.death_day, EVENT.death, STAGE.death, 0, DETAIL_OF_DEATH[row.death_cause])
         if visits.shape[0] > 0:
             if row.death_cause != DEATH.alive:     # the family's bereavement support starts at the death
-                if n_started == started.shape[0]:
-                    grown = np.empty((n_started + 1, 2))
-                    grown[:n_started] = started
-                    started = grown
-                started[n_started, 0], started[n_started, 1] = PHASE.bereavement, row.death_day
+                started = _started_phase(started, n_started, PHASE.bereavement, row.death_day)
                 n_started += 1
             _log_visits(visits, started[:n_started], row, horizon, ev)
             _sort_events(ev)
+
+
+@nb.njit(cache=True)
+def _started_phase(started, n, phase, anchor):
+    """Row n of `started` set to (phase, anchor), the array doubled first when full; returns the array."""
+    if n == started.shape[0]:
+        grown = np.empty((2 * n, 2))
+        grown[:n] = started
+        started = grown
+    started[n, 0], started[n, 1] = phase, anchor
+    return started
 
 
 @nb.njit(cache=True)

@@ -101,10 +101,20 @@ class Protocol(NamedTuple):
     visits: np.ndarray            # (n, len(VISIT)) the arm's visits, then supportive care's; phase and resource are codes
 
 
-def pack_visits(arm) -> np.ndarray:
-    rows = [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-             VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only), 0.0, 0.0) for v in arm.visits]
+def _visit_row(v) -> tuple:
+    """One series of visits as a row of VISIT columns (an arm's have no tier or exposure: both 0, all)."""
+    tier, exposure = getattr(v, "tier", "all"), getattr(v, "exposure", "")
+    return (VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
+            VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only),
+            float(FAMILY_TIERS.index(tier) if tier != "all" else 0), float(EXPOSURES.index(exposure)))
+
+
+def _as_visits(rows: list) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
+
+
+def pack_visits(arm) -> np.ndarray:
+    return _as_visits([_visit_row(v) for v in arm.visits])
 
 
 def supportive_visits(cfg: Config) -> np.ndarray:
@@ -115,12 +125,8 @@ def supportive_visits(cfg: Config) -> np.ndarray:
              VISIT_RESOURCES.index("palliative_nurse"), pal.contact_days, 0.0, 0.0, 0.0),
             (VISIT_PHASES.index("end_of_life"), 1, 1.0, 0.0, VISIT_RESOURCES.index("eol_bed"),
              pal.end_of_life_admission_days, 0.0, 0.0, 0.0)]
-    rows += [(VISIT_PHASES.index(v.phase), v.count, v.interval_days, v.start_after_days,
-              VISIT_RESOURCES.index(v.resource), v.days, float(v.poor_responders_only),
-              float(FAMILY_TIERS.index(v.tier) if v.tier != "all" else 0), float(EXPOSURES.index(v.exposure)))
-             for v in cfg.supportive.visits]
-    rows = [r for r in rows if r[1] > 0]
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(VISIT))
+    rows += [_visit_row(v) for v in cfg.supportive.visits]
+    return _as_visits([r for r in rows if r[1] > 0])
 
 
 DRUGS = ("doxorubicin", "cisplatin", "methotrexate", "ifosfamide")    # cumulative doses (model.doses)

@@ -72,16 +72,16 @@ class ResourceLog:
         self.resources.append(resource)
 
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
-        parts = [(r.name, r.frame_rows()) for r in self.resources] if self.enabled else []
+        parts = [(r.code, r.frame_rows()) for r in self.resources] if self.enabled else []
         rows = np.concatenate([p for _, p in parts]) if parts else np.zeros((0, 4))
-        names = np.concatenate([np.full(len(p), RESOURCES.index(n) if n in RESOURCES else 0, dtype=np.int8)
-                                for n, p in parts]) if parts else np.zeros(0, dtype=np.int8)
+        codes = np.concatenate([np.full(len(p), c, dtype=np.int8) for c, p in parts]) if parts \
+            else np.zeros(0, dtype=np.int8)
         order = np.argsort(rows[:, 0], kind="stable")
         n = len(order)
         return pd.DataFrame({
             "replication": np.full(n, replication, dtype=np.int32),
             "arm": constant_category(arm, n),
-            "resource": pd.Categorical.from_codes(names[order] - 1, categories=list(RESOURCES[1:])),
+            "resource": pd.Categorical.from_codes(codes[order] - 1, categories=list(RESOURCES[1:])),
             "day": rows[order, 0],
             "in_use": rows[order, 1].astype(np.int32),
             "capacity": rows[order, 2],

@@ -35,25 +35,12 @@ def weekday(day: float) -> int:
 
 class Background:
     """Other patients' arrivals at one resource (Poisson, exponential holds), as far as `until`: the
-    parameters the compiled queue draws with (servers.draw_arrival: keyed draws 2k and 2k+1), and the
-    same arrivals one at a time (`pop`) for whoever drives them outside it (benchmarks' baseline)."""
+    parameters the compiled queue draws with (servers.draw_arrival: keyed draws 2k and 2k+1)."""
 
     def __init__(self, spec: ResourceConfig, stream: int, seed: int, until: float):
         rate = spec.background_per_week / 7.0
         self.on = rate > 0.0 and bool(np.isfinite(1.0 / rate))
-        self.gap_mean = 1.0 / rate if self.on else INF
-        self.hold_mean = float(spec.background_service_days)
-        self.stream, self.seed, self.until = stream, seed, until
-        self._state = np.zeros(servers.N_SLOTS)
-        self._state[S.arrival_day] = INF
-        self.next_day, self.next_hold = INF, 0.0
-        if self.on:
-            self.pop()
-
-    def pop(self) -> None:
-        """Move on to the next arrival (its day and holding time), or to none after `until`."""
-        servers.draw_arrival(self._state, self.seed, self.stream, self.gap_mean, self.hold_mean, self.until)
-        self.next_day, self.next_hold = float(self._state[S.arrival_day]), float(self._state[S.arrival_hold])
+        self.draws = (seed, stream, 1.0 / rate if self.on else INF, float(spec.background_service_days), until)
 
 
 class _Served:
@@ -75,8 +62,7 @@ class RosteredResource:
         self.code = RESOURCES.index(name) if name in RESOURCES else 0   # in events.parquet (0: not a pathway resource)
         self.roster = np.full(7, INF) if roster is None else np.array(roster, dtype=np.float64)
         background = background if background is not None and background.on else None
-        self.draws = (background.seed, background.stream, background.gap_mean, background.hold_mean,
-                      background.until) if background is not None else (0, 0, 1.0, 1.0, -INF)
+        self.draws = background.draws if background is not None else (0, 0, 1.0, 1.0, -INF)
         self.events = events if events is not None and events.enabled else None   # background rows, if logged
         st = self.st = np.zeros(servers.N_SLOTS)
         st[S.day] = env.now
@@ -86,8 +72,7 @@ class RosteredResource:
         st[S.logging] = float(log.enabled)
         st[S.bg_logging] = float(self.events is not None)
         if background is not None:
-            seed, stream, gap, hold, until = self.draws
-            servers.draw_arrival(st, seed, stream, gap, hold, until)
+            servers.draw_arrival(st, *self.draws)
         self.ends = np.empty(max(int(np.max(self.roster)) if roster is not None else 1, 1))
         self.queue, self.started = np.empty(64), np.empty(64)
         self.rows, self.bg = np.empty((4096, 4)), np.empty((256, 2))
@@ -161,7 +146,8 @@ class RosteredResource:
         servers.record(self.st, self.rows)
 
     def _make_room(self) -> None:
-        """Empty a full log into its parts, and grow the queue (with `started`) and the background rows."""
+        """Empty a full log into its parts, grow the queue (with `started`), and hand logged background rows to
+        the event log (growing their buffer when the queue could start more than it holds)."""
         st = self.st
         if st[S.n_log] + 1 > self.rows.shape[0]:
             self.log_parts.append(self.rows[:int(st[S.n_log])].copy())
@@ -172,10 +158,8 @@ class RosteredResource:
             self.queue = np.concatenate([self.queue[order], np.empty(size)])
             self.started = np.empty(2 * size)
             st[S.q_head] = 0
-        if st[S.n_bg] + st[S.q_len] + 3 > self.bg.shape[0]:
-            if self.events is not None:
-                self._flush_background()
-            st[S.n_bg] = 0
+        if self.events is not None and st[S.n_bg] + st[S.q_len] + 3 > self.bg.shape[0]:
+            self._flush_background()
             if st[S.q_len] + 3 > self.bg.shape[0]:
                 self.bg = np.empty((2 * int(st[S.q_len] + 3), 2))
 

@@ -138,10 +138,10 @@ def serve(st, ends, queue, bg, started):
 
 @nb.njit(cache=True)
 def room(st, log, bg, queue):
-    """Whether one more step fits: a log row, a queue place and the background rows of a request, an end and
-    a start of everything waiting."""
+    """Whether one more step fits: a log row, a queue place and, when background demand is logged, the rows
+    of a request, an end and a start of everything waiting."""
     return (st[S.n_log] + 1 <= log.shape[0] and st[S.q_len] + 1 <= queue.shape[0]
-            and st[S.n_bg] + st[S.q_len] + 3 <= bg.shape[0])
+            and (st[S.bg_logging] == 0.0 or st[S.n_bg] + st[S.q_len] + 3 <= bg.shape[0]))
 
 
 @nb.njit(cache=True)
