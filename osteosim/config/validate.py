@@ -158,18 +158,18 @@ def check_consistency(cfg: schema.Config) -> None:
 def check_supportive(s: schema.SupportiveConfig) -> None:
     """Every policy has its referral chance; places of death are exactly home, hospice, hospital, summing to 1."""
     p = s.palliative
-    if set(p.referral_probability) != set(schema.PALLIATIVE_POLICIES):
-        raise ConfigError(f"supportive.palliative.referral_probability has policies "
-                          f"{', '.join(p.referral_probability) or 'none'}; it must list exactly "
-                          f"{', '.join(schema.PALLIATIVE_POLICIES)}")
-    if set(p.place_of_death) != set(schema.PLACES):
-        raise ConfigError(f"supportive.palliative.place_of_death has places {', '.join(p.place_of_death) or 'none'}; "
-                          f"it must list exactly {', '.join(schema.PLACES)}")
+    _check_exact_keys("supportive.palliative.referral_probability", p.referral_probability, "policies",
+                      schema.PALLIATIVE_POLICIES)
+    _check_exact_keys("supportive.palliative.place_of_death", p.place_of_death, "places", schema.PLACES)
     _check_distribution("supportive.palliative.place_of_death", p.place_of_death)
-    if set(s.family_tiers) != set(schema.TIERS):
-        raise ConfigError(f"supportive.family_tiers has tiers {', '.join(s.family_tiers) or 'none'}; "
-                          f"it must list exactly {', '.join(schema.TIERS)}")
+    _check_exact_keys("supportive.family_tiers", s.family_tiers, "tiers", schema.TIERS)
     _check_distribution("supportive.family_tiers", s.family_tiers)
+
+
+def _check_exact_keys(key: str, mapping: dict, noun: str, allowed: tuple[str, ...]) -> None:
+    """A mapping that must name exactly these keys (none missing, none extra)."""
+    if set(mapping) != set(allowed):
+        raise ConfigError(f"{key} has {noun} {', '.join(mapping) or 'none'}; it must list exactly {', '.join(allowed)}")
 
 
 def check_arm_rosters(arm: schema.ArmConfig) -> None:
