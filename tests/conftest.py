@@ -6,6 +6,7 @@ run folder, and every test that needs it reads that folder (copy it before chang
 """
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -50,3 +51,30 @@ def default_tables(default_run):
 def small_trial(n: int = 200, *overrides: str):
     """A small unconstrained trial cohort without the large optional tables."""
     return compose(["cohort=trial", f"cohort.n_patients={n}", "output.progress=false", *overrides])
+
+
+@pytest.fixture
+def run_in_process(monkeypatch, capsys):
+    """Call cli.main() as `osteosim <args>` would, and restore what Hydra changes in the process."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # main() sets it; monkeypatch undoes it afterwards
+
+    from osteosim.cli import run as cli
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr); a command that returns without sys.exit is status 0."""
+        monkeypatch.setattr(sys, "argv", ["osteosim", *args])
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as exited:
+            code = exited.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    for handler in root.handlers:  # Hydra's job logging: a file in the run folder and the captured stdout
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:], root.level = handlers, level

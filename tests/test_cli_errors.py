@@ -9,14 +9,12 @@ keep the suite fast; a few run ``python -m osteosim`` as a subprocess to prove t
 """
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from osteosim.cli import run as cli
 PREFIX = "osteosim: config error: "
 QUIET = ["output.progress=false"]
 TINY_RUN = ["cohort=trial", "cohort.n_patients=50", "output.dashboard=false"]
@@ -79,27 +77,6 @@ def run_subprocess(args: list[str], cwd: Path) -> tuple[int, str, str]:
     done = subprocess.run([sys.executable, "-m", "osteosim", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
     return done.returncode, done.stdout, done.stderr
-
-
-@pytest.fixture
-def run_in_process(monkeypatch, capsys):
-    """Call cli.main() as `osteosim <args>` would, and restore what Hydra changes in the process."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")  # main() sets it; monkeypatch undoes it afterwards
-
-    def run(args: list[str]) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["osteosim", *args])
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    yield run
-    for handler in root.handlers:  # Hydra's job logging: a file in the run folder and the captured stdout
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:], root.level = handlers, level
 
 
 def assert_config_error(returncode: int, out: str, err: str, run_dir: Path, fragments: list[str]) -> None:

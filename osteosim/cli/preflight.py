@@ -25,6 +25,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from osteosim.cli.composition import Composed, composed
 from osteosim.config import ConfigError, hydra_keys, search_path, to_config
 
 CONFIG_NAME = "config"
@@ -41,6 +42,7 @@ class Plan:
     argv: list[str]
     dirs: list[Path] = field(default_factory=list)
     runs: bool = True          # False for --help, --cfg, --info, ...: nothing is simulated
+    composed: Composed | None = None   # a single run's composition, for Hydra to reuse (osteosim.cli.composition)
 
 
 def check(argv: list[str], default_primary: Path) -> Plan:
@@ -203,6 +205,8 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     overrides = list(args.overrides)
     typed = [o.key_or_group[len("hydra."):] for o in parsed if o.key_or_group.startswith("hydra.")]
     master = None if args.multirun else _run_composition(hydra, config_name, overrides)
+    if master is not None:
+        plan.composed = composed(hydra, config_name, overrides, master)
     multirun = args.multirun or (master is None and hydra.get_mode(config_name=config_name, overrides=overrides)
                                  == RunMode.MULTIRUN)
     if master is None:

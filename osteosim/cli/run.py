@@ -140,6 +140,7 @@ def main() -> None:
     import hydra
 
     from osteosim.cli import preflight
+    from osteosim.cli.composition import reused
     from osteosim.config import CONF_DIR, schema, search_path
 
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -151,7 +152,7 @@ def main() -> None:
     sys.argv = [sys.argv[0], *plan.argv]
     os.environ[MAIN_PID_VARIABLE] = str(os.getpid())
     app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(task)
-    with search_path(plan.dirs or [CONF_DIR]):
+    with search_path(plan.dirs or [CONF_DIR]), reused(plan.composed):
         try:
             app()
         except Exception as error:  # noqa: BLE001 - translated below, re-raised if not a user error
