@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from osteosim.analysis.trials import TrialDesign, allocate, power_at, schoenfeld_power
+from osteosim.analysis.trials import TrialDesign, allocate, log_rank_p_value, power_at, schoenfeld_power
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "trial_power" / "trial_power.py"
@@ -45,6 +47,19 @@ def test_each_patient_is_allocated_once_about_half_to_each_arm():
     assert abs(trial.treated.mean() - 0.5) < 3 * np.sqrt(0.25 / len(trial))
     assert trial.equals(allocate(patients, design, 123))          # keyed: the same seed, the same trial
     assert not trial.treated.equals(allocate(patients, design, 124).treated)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans(), st.booleans()), min_size=2, max_size=80))
+def test_the_log_rank_p_value_is_lifelines(rows):
+    """scipy's log-rank (used for speed) against lifelines', on tied and untied times, any censoring."""
+    from lifelines.statistics import logrank_test
+
+    years = np.array([r[0] / 4 for r in rows], dtype=float)
+    event, treated = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+    assume(treated.any() and not treated.all())
+    reference = logrank_test(years[treated], years[~treated], event[treated], event[~treated]).p_value
+    assert log_rank_p_value(years, event, treated.astype(int)) == pytest.approx(reference, rel=1e-9, abs=1e-12)
 
 
 def test_schoenfeld_power_is_alpha_over_two_per_side_at_no_effect_and_grows_with_events():
