@@ -3,6 +3,11 @@
 The default run (the README's main command: one regional service, 10 years of referrals, SimPy
 engine) takes several seconds; it is run once per test session, through the CLI into a temporary
 run folder, and every test that needs it reads that folder (copy it before changing anything).
+
+On a fresh clone the Numba kernels are not compiled yet (about 45 s of one core). With both
+workers (xdist), each compiled them itself, and so did CLI subprocesses started before the
+cache was written; the main process now compiles them once before the workers start, one
+engine per core (`pytest_configure`), and every later process loads them from the cache.
 """
 from __future__ import annotations
 
@@ -18,6 +23,25 @@ import pytest
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
 
 from osteosim.config import compose  # noqa: E402
+
+# a tiny run of one engine compiles its kernels into the cache (the two share the model's kernels)
+_COMPILE = ("from osteosim import simulate; from osteosim.config import compose; simulate(compose(['cohort=trial', "
+            "'cohort.n_patients=20', 'output.progress=false', 'engine={}']), summary=False)")
+
+
+def pytest_configure(config):
+    """In the main process of a run on several workers, before they start: compile the kernels of both engines
+    at once, one process each. A failure here is left for the tests to report."""
+    from osteosim.cli.run import ENTRY_KERNELS
+    from osteosim.model import compiled_before
+
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    compiling = [subprocess.Popen([sys.executable, "-c", _COMPILE.format(engine)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+                 for engine, kernel in ENTRY_KERNELS.items() if not compiled_before(kernel)]
+    for process in compiling:
+        process.wait(timeout=600)
 
 
 @pytest.fixture(scope="session")
