@@ -45,6 +45,9 @@ def curve(kmf: KaplanMeierFitter, max_points: int = 800) -> pd.DataFrame:
     return table.iloc[np.unique(rows)].reset_index(drop=True)
 
 
+TIED_SHARE = 0.5   # fewer distinct times than this share of the rows: lifelines' batch path (cox_hazard_ratios)
+
+
 def cox_hazard_ratio(durations, events, treated) -> tuple[float, float, float]:
     """Cox hazard ratio of `treated` (0/1) with its 95% CI; NaNs when not estimable (e.g. no events).
 
@@ -57,8 +60,10 @@ def cox_hazard_ratio(durations, events, treated) -> tuple[float, float, float]:
 def cox_hazard_ratios(durations, events, covariates: dict) -> dict[str, tuple[float, float, float]]:
     """Multivariable Cox hazard ratios (each with its 95% CI) of 0/1 covariates, by name; NaNs when not estimable.
 
-    lifelines' batch path is fastest when times are tied: callers with large cohorts pass whole
-    days (the calibration does, at every evaluation; a ratio moves by well under 0.1%).
+    lifelines' batch path is the faster when times are tied (50,000 patients in whole days: 0.61 s against
+    0.96 s), its one-at-a-time path when they are not (a simulated trial's 200 patients: 20 against 38 ms);
+    the estimates agree to 1e-14. Callers with large cohorts pass whole days (the calibration does, at
+    every evaluation; a ratio moves by well under 0.1%).
     """
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
@@ -69,7 +74,8 @@ def cox_hazard_ratios(durations, events, covariates: dict) -> dict[str, tuple[fl
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = CoxPHFitter().fit(frame, "t", "e", batch_mode=True)   # the faster of its two exact paths
+            tied = np.unique(frame["t"].to_numpy()).size < TIED_SHARE * len(frame)
+            fit = CoxPHFitter().fit(frame, "t", "e", batch_mode=tied)   # the faster of its two exact paths
     except ConvergenceError:
         return {name: nan for name in covariates}
     out = {}
