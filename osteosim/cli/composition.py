@@ -35,7 +35,7 @@ def _apply_hydra_override(cfg, line: str) -> None:
 @dataclass(frozen=True)
 class Composed:
     """What the preflight composed for a single run, and what it was composed from."""
-    config: object                      # the DictConfig, untouched by the checks (a copy)
+    config: object                      # the DictConfig (the checks read it; each reuse gets a copy)
     config_name: str | None
     overrides: tuple[str, ...]
     search_path: tuple[tuple[str, str], ...]
@@ -47,7 +47,7 @@ def search_path_of(loader) -> tuple[tuple[str, str], ...]:
 
 
 def composed(hydra, config_name: str | None, overrides: list[str], config) -> Composed:
-    return Composed(copy.deepcopy(config), config_name, tuple(overrides), search_path_of(hydra.config_loader))
+    return Composed(config, config_name, tuple(overrides), search_path_of(hydra.config_loader))
 
 
 @contextlib.contextmanager
