@@ -1,3 +1,3 @@
-from osteosim.cli.run import main
+from osteosim.cli.run import entry
 
-main()
+entry()
