@@ -179,6 +179,29 @@ def test_weekly_use_splits_intervals_at_week_boundaries():
     assert weeks["queued_days"].tolist() == pytest.approx([0, 12])
 
 
+def test_contacts_keep_a_colour_per_resource_and_a_dash_per_arm():
+    """Two arms x eight supportive resources: sixteen lines, each (colour, dash) once, a resource's colour
+    the same in both arms (a palette of ten cycled over the lines gave two resources one colour)."""
+    import json
+
+    from osteosim.dashboards.supportive import _contacts
+
+    resources = [f"resource_{k}" for k in range(8)]
+    events = pd.DataFrame([{"replication": 0, "arm": arm, "patient_id": 1, "day": 7.0 * week, "event": "start",
+                            "stage": "supportive", "resource": r, "detail": "none"}
+                           for arm in ("a", "b") for r in resources for week in range(3)])
+    html = _contacts(events)
+    start = html.index('Plotly.newPlot(') + len('Plotly.newPlot(')
+    start = html.index("[", start)
+    traces, _ = json.JSONDecoder().raw_decode(html, start)
+    styles = {(t["name"], t["line"]["color"], t["line"].get("dash")) for t in traces}
+    assert len(traces) == 16 and len({(c, d) for _, c, d in styles}) == 16
+    colour_of = {}
+    for name, colour, _ in styles:
+        colour_of.setdefault(name.split(": ")[1], set()).add(colour)
+    assert all(len(colours) == 1 for colours in colour_of.values()) and len(colour_of) == 8
+
+
 def test_downsampling_caps_points_and_keeps_the_peak():
     days = np.linspace(0, 1000, 10 * dashboard_service.MAX_STEP_POINTS)
     values = np.zeros_like(days)

@@ -18,6 +18,9 @@ from osteosim.dashboards.outcomes import _add_band_curve, _thin
 from osteosim.dashboards.page import PALETTE, figure_html, label, no_data, style
 
 
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
 def supportive_section(aggregates: dict[str, pd.DataFrame], events: pd.DataFrame) -> str:
     table = aggregates.get("supportive", pd.DataFrame())
     parts = ["<h3>Supportive-care contacts per week</h3>", _contacts(events),
@@ -40,9 +43,13 @@ def _contacts(events: pd.DataFrame) -> str:
               .groupby(["arm", "resource", "week"]).size().rename("contacts").reset_index())
     weekly["contacts"] = weekly["contacts"] / replications
     several = weekly["arm"].nunique() > 1
+    # a resource keeps its colour in every arm, an arm its dash: lines of one resource compare across arms
+    colour = {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(sorted(weekly["resource"].unique()))}
+    dash = {a: DASHES[i % len(DASHES)] for i, a in enumerate(sorted(weekly["arm"].unique()))}
     fig = go.Figure()
-    for colour, ((arm, resource), rows) in zip(itertools.cycle(PALETTE), weekly.groupby(["arm", "resource"])):
-        fig.add_scatter(x=rows["week"], y=rows["contacts"], mode="lines", line=dict(color=colour),
+    for (arm, resource), rows in weekly.groupby(["arm", "resource"]):
+        fig.add_scatter(x=rows["week"], y=rows["contacts"], mode="lines",
+                        line=dict(color=colour[resource], dash=dash[arm]),
                         name=label(f"{arm}: {resource}" if several else resource),
                         hovertemplate="week %{x}: %{y:.1f} contacts<extra>%{fullData.name}</extra>")
     style(fig, "Supportive-care contacts per week by resource<br>visits started, mean over replications "
