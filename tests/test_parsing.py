@@ -66,3 +66,16 @@ def test_hydra_reuses_the_preflights_composition_and_the_job_receives_the_same(r
             own, made_by_hydra = _received(run_in_process, monkeypatch, tmp_path / f"a{i}", args)
         assert reused == own
         assert made_by_hydra == made + 2        # Hydra's mode and run compositions are the ones saved
+
+
+def test_a_fresh_process_composes_with_the_runs_version_base(tmp_path):
+    """In a new process the preflight composes before anything else has told Hydra its version base: it must be
+    the run's (1.3), since the run receives the preflight's composition (an earlier order gave '1.1')."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "osteosim", "--cfg", "hydra", f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "version_base: '1.3'" in done.stdout
+

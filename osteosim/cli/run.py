@@ -145,13 +145,15 @@ def main() -> None:
 
     os.environ["HYDRA_FULL_ERROR"] = "1"
     schema.register()
+    # made first: it sets Hydra's version base, which the preflight's compositions (handed on to Hydra's run,
+    # osteosim.cli.composition) must use as the run's own do
+    app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(task)
     try:
         plan = preflight.check(sys.argv[1:], CONF_DIR)
     except Exception as error:  # noqa: BLE001 - translated below, re-raised if not a user error
         _exit_or_raise(error)
     sys.argv = [sys.argv[0], *plan.argv]
     os.environ[MAIN_PID_VARIABLE] = str(os.getpid())
-    app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(task)
     with search_path(plan.dirs or [CONF_DIR]), reused(plan.composed):
         try:
             app()
