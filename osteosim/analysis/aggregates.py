@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from osteosim.analysis import counting
-from osteosim.analysis.survival import DAYS_PER_YEAR, ENDPOINTS
+from osteosim.analysis.survival import ENDPOINTS, years_key
 
 RESOLUTION_DAYS = 1.0
 SUBGROUP_KEYS = ["arm", "subgroup", "level", "endpoint", "years", "event"]
@@ -38,12 +38,6 @@ TIMING_STAGES = {"chemotherapy start": "chemo_start_day", "surgery": "surgery_da
                  "adjuvant start": "adjuvant_start_day", "end of treatment": "end_of_treatment_day"}
 
 
-def _years(days: np.ndarray, keep: np.ndarray) -> counting.Key:
-    """Days (where `keep`) rounded to RESOLUTION_DAYS, as a key whose values are years."""
-    ticks = np.where(keep, np.round(days / RESOLUTION_DAYS), 0.0)
-    return counting.integers(ticks, lambda span: span * RESOLUTION_DAYS / DAYS_PER_YEAR)
-
-
 def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
     """(arm, subgroup, level, endpoint, years, event) -> count: KM data by metastatic status,
     histologic response and complete surgical remission, pooled over replications."""
@@ -62,7 +56,7 @@ def subgroups(patients: pd.DataFrame) -> pd.DataFrame:
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        years, event = _years(days, keep), counting.flag(patients[event_col].to_numpy(dtype=bool))
+        years, event = years_key(days, keep, RESOLUTION_DAYS), counting.flag(patients[event_col].to_numpy(dtype=bool))
         for subgroup, level in levels.items():
             parts.append(counting.count({"arm": arm, "level": level, "years": years, "event": event}, keep)
                          .assign(subgroup=subgroup, endpoint=endpoint))
@@ -91,7 +85,8 @@ def incidence(patients: pd.DataFrame) -> pd.DataFrame:
     for analysis, days_col, outcome in [("relapse", "efs_days", first), ("death", "os_days", death)]:
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        parts.append(counting.count({"arm": arm, "years": _years(days, keep), "outcome": outcome}, keep)
+        years = years_key(days, keep, RESOLUTION_DAYS)
+        parts.append(counting.count({"arm": arm, "years": years, "outcome": outcome}, keep)
                      .assign(analysis=analysis))
     diagnosis = patients["diagnosis_day"].to_numpy(dtype=np.float64) if "diagnosis_day" in patients else None
     for effect in LATE_EFFECTS:      # each late effect from diagnosis, death competing, censored at follow-up's end
@@ -101,7 +96,8 @@ def incidence(patients: pd.DataFrame) -> pd.DataFrame:
         end = np.where(np.isnan(onset), patients["followup_end_day"].to_numpy(dtype=np.float64), onset) - diagnosis
         outcome = counting.labels([(effect.replace("_", " "), ~np.isnan(onset)), ("death", dead)], CENSORED, n)
         keep = ~np.isnan(end)
-        parts.append(counting.count({"arm": arm, "years": _years(end, keep), "outcome": outcome}, keep)
+        years = years_key(end, keep, RESOLUTION_DAYS)
+        parts.append(counting.count({"arm": arm, "years": years, "outcome": outcome}, keep)
                      .assign(analysis=f"late:{effect}"))
     return pd.concat(parts, ignore_index=True)[[*INCIDENCE_KEYS, "count"]]
 

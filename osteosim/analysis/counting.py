@@ -49,26 +49,44 @@ def labels(mask_by_label: list[tuple[str, np.ndarray]], otherwise: str, n: int) 
 
 
 def integers(values: np.ndarray, decode=None) -> Key:
-    """Integer-valued numbers (rounded days, weeks) as codes from their minimum; `decode` maps each integer
-    to the value the table holds (e.g. days to years), by default the integer itself."""
+    """Integer-valued numbers (rounded days, weeks, replications) as codes from their minimum; `decode` maps
+    each integer to the value the table holds (e.g. days to years), by default the integer itself (in the
+    values' own integer type, else int64)."""
     values = np.asarray(values)
     if values.size == 0:
         return Key(np.zeros(0, dtype=np.int64), np.zeros(0))
     low = int(values.min())
     codes = (values - low).astype(np.int64)
     span = np.arange(low, low + int(codes.max()) + 1, dtype=np.float64)
-    return Key(codes, decode(span) if decode is not None else span.astype(np.int64))
+    if decode is not None:
+        return Key(codes, decode(span))
+    return Key(codes, span.astype(values.dtype if values.dtype.kind in "iu" else np.int64))
 
 
-def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
-    """Rows per distinct combination of the keys (among rows where `mask` holds): the keys' values and `count`."""
-    names = list(keys)
-    sizes = [max(len(keys[name].values), 1) for name in names]
-    codes = [keys[name].codes if mask is None else keys[name].codes[mask] for name in names]
+def _combined(keys: dict[str, Key], mask: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+    """Each row's keys as one integer (mixed radix, the first key most significant), and the radices."""
+    sizes = [max(len(key.values), 1) for key in keys.values()]
+    codes = [key.codes if mask is None else key.codes[mask] for key in keys.values()]
     combined = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
     for code, size in zip(codes, sizes):
         combined *= size
         combined += code
+    return combined, sizes
+
+
+def _decoded(keys: dict[str, Key], sizes: list[int], seen: np.ndarray) -> dict[str, np.ndarray]:
+    """The keys' values of combined integers `seen`."""
+    out = {}
+    for (name, key), size in zip(reversed(list(keys.items())), reversed(sizes)):
+        out[name] = key.values[seen % size]
+        seen = seen // size
+    return {name: out[name] for name in keys}
+
+
+def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
+    """Rows per distinct combination of the keys (among rows where `mask` holds): the keys' values and `count`,
+    in the order of the combined codes."""
+    combined, sizes = _combined(keys, mask)
     total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
     if total <= DENSE_LIMIT:
         counts = np.bincount(combined, minlength=total)
@@ -76,11 +94,7 @@ def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
         counts = counts[seen]
     else:
         seen, counts = np.unique(combined, return_counts=True)
-    out = {}
-    for name, size in zip(reversed(names), reversed(sizes)):
-        out[name] = keys[name].values[seen % size]
-        seen = seen // size
-    return pd.DataFrame({**{name: out[name] for name in names}, "count": counts.astype(np.int64)})
+    return pd.DataFrame({**_decoded(keys, sizes, seen), "count": counts.astype(np.int64)})
 
 
 def merged_labels(codes: np.ndarray, values: np.ndarray) -> Key:
@@ -92,18 +106,11 @@ def merged_labels(codes: np.ndarray, values: np.ndarray) -> Key:
 def sums(keys: dict[str, Key], columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per distinct combination of the keys (sorted by them): the number of rows (`patients`) and the sum of
     each column; integer and boolean columns stay integers."""
-    table = count(keys)
-    names = list(keys)
-    sizes = [max(len(keys[name].values), 1) for name in names]
-    combined = np.zeros(len(keys[names[0]].codes), dtype=np.int64)
-    for name, size in zip(names, sizes):
-        combined *= size
-        combined += keys[name].codes
-    seen = np.unique(combined)
-    position = np.searchsorted(seen, combined)
-    out = table.rename(columns={"count": "patients"})
+    combined, sizes = _combined(keys, None)
+    seen, position, patients = np.unique(combined, return_inverse=True, return_counts=True)
+    out = pd.DataFrame({**_decoded(keys, sizes, seen), "patients": patients.astype(np.int64)})
     for name, values in columns.items():
         values = np.asarray(values)
         total = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen))
         out[name] = total.astype(np.int64) if values.dtype.kind in "biu" else total
-    return out.sort_values(names, kind="stable", ignore_index=True)
+    return out.sort_values(list(keys), kind="stable", ignore_index=True)

@@ -77,8 +77,7 @@ def pathway_counts(patients: pd.DataFrame) -> pd.DataFrame:
     else:
         in_hospital = np.zeros(n, dtype=bool)
     replication = patients["replication"].to_numpy()
-    keys = {"replication": counting.integers(replication, lambda span: span.astype(replication.dtype)),
-            "arm": counting.categories(patients["arm"])}
+    keys = {"replication": counting.integers(replication), "arm": counting.categories(patients["arm"])}
     return counting.sums(keys, {
         "relapses": patients["relapse_day"].notna().to_numpy(dtype=int),
         "cr2": patients["cr2"].fillna(False).to_numpy(dtype=int),

@@ -99,24 +99,25 @@ def survival_counts(patients: pd.DataFrame) -> pd.DataFrame:
 
     status = counting.categories(patients["met_status"])
     replication = patients["replication"].to_numpy()
-    keys = {"replication": counting.integers(replication, lambda span: span.astype(replication.dtype)),
-            "arm": counting.categories(patients["arm"]),
+    keys = {"replication": counting.integers(replication), "arm": counting.categories(patients["arm"]),
             "metastatic": counting.flag((status.values != "none")[status.codes])}
     parts = []
     for endpoint, (days_col, event_col) in ENDPOINTS.items():
         days = patients[days_col].to_numpy(dtype=np.float64)
         keep = ~np.isnan(days)
-        ticks = np.round(days / RESOLUTION_DAYS)
-        ticks[~keep] = 0.0
-        parts.append(counting.count({**keys, "years": counting.integers(ticks, _ticks_to_years),
+        parts.append(counting.count({**keys, "years": years_key(days, keep),
                                      "event": counting.flag(patients[event_col].to_numpy(dtype=bool))}, keep)
                      .assign(endpoint=endpoint))
     return pd.concat(parts, ignore_index=True)[[*COUNT_KEYS, "count"]]
 
 
-def _ticks_to_years(ticks: np.ndarray) -> np.ndarray:
-    """Times rounded to RESOLUTION_DAYS (in ticks of it) as years, computed as the rounding always was."""
-    return ticks * RESOLUTION_DAYS / DAYS_PER_YEAR
+def years_key(days: np.ndarray, keep: np.ndarray, resolution_days: float = RESOLUTION_DAYS):
+    """Days (where `keep`) rounded to `resolution_days`, as a counting key whose values are years: the time
+    column of every count table behind a curve (here, and the dashboard's in `analysis.aggregates`)."""
+    from osteosim.analysis import counting
+
+    ticks = np.where(keep, np.round(days / resolution_days), 0.0)
+    return counting.integers(ticks, lambda span: span * resolution_days / DAYS_PER_YEAR)
 
 
 def merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:
