@@ -211,8 +211,7 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
                                  == RunMode.MULTIRUN)
     if master is None:
         master = _compose(hydra, config_name, overrides, RunMode.MULTIRUN if multirun else RunMode.RUN)
-    cache = _REFERENCE_HYDRA
-    _check_hydra_node(master, typed, cache)
+    _check_hydra_node(master, typed)
     plan.dirs = _config_dirs(master)
     if not plan.runs:
         return
@@ -222,7 +221,7 @@ def _check_jobs(hydra, args: argparse.Namespace, parsed, plan: Plan) -> None:
     hydra_overrides = [o.input_line for o in parsed if _is_hydra(o)]
     for job in _job_overrides(parsed, multirun):
         cfg = _compose(hydra, config_name, hydra_overrides + job, RunMode.RUN) if multirun else master
-        _check_hydra_node(cfg, typed, cache)
+        _check_hydra_node(cfg, typed)
         check_scenario_arm(cfg, job, plan.dirs)
         with search_path(plan.dirs):   # arms=[...] resolve along the same path as the job will
             _validate(cfg, job, multirun)
@@ -252,14 +251,14 @@ def _compose(hydra, config_name: str, overrides: list[str], mode):
         raise ConfigError(f"{' '.join(overrides) or 'the configuration'}: {first}") from error
 
 
-def _check_hydra_node(cfg, typed: list[str], cache: dict) -> None:
+def _check_hydra_node(cfg, typed: list[str]) -> None:
     """The composed hydra node may differ from Hydra's own only in allow-listed keys."""
     hydra = OmegaConf.to_container(cfg.hydra, resolve=False)
     choices = (hydra.get("runtime") or {}).get("choices") or {}
     for group, allowed in hydra_keys.GROUP_OPTIONS.items():
         if choices.get(group) not in (None, *allowed):
             raise ConfigError(f"{group}={choices[group]} is not one of {', '.join(allowed)} (a conf file chose it)")
-    hydra_keys.check_composed(hydra, _reference_hydra(choices, cache), typed)
+    hydra_keys.check_composed(hydra, _reference_hydra(choices), typed)
 
 
 # Hydra's own hydra node for each launcher/sweeper/logging choice: it depends on Hydra's packaged configs only,
@@ -267,16 +266,16 @@ def _check_hydra_node(cfg, typed: list[str], cache: dict) -> None:
 _REFERENCE_HYDRA: dict = {}
 
 
-def _reference_hydra(choices: dict, cache: dict) -> dict:
+def _reference_hydra(choices: dict) -> dict:
     """The hydra node Hydra's own packages give for these launcher/sweeper/logging choices (no conf file)."""
     from hydra._internal.utils import create_config_search_path
     from hydra.types import RunMode
 
     picks = tuple(f"{group}={choices[group]}" for group in hydra_keys.GROUP_OPTIONS if choices.get(group))
-    if picks not in cache:
+    if picks not in _REFERENCE_HYDRA:
         cfg = _hydra(create_config_search_path(None)).compose_config(None, list(picks), run_mode=RunMode.RUN)
-        cache[picks] = OmegaConf.to_container(cfg.hydra, resolve=False)
-    return cache[picks]
+        _REFERENCE_HYDRA[picks] = OmegaConf.to_container(cfg.hydra, resolve=False)
+    return _REFERENCE_HYDRA[picks]
 
 
 def _config_dirs(cfg) -> list[Path]:

@@ -102,8 +102,7 @@ class RosteredResource:
         self.next_token += 1
         self.waiting[token] = request
         self._make_room()
-        self.queue[int(st[S.q_head] + st[S.q_len]) % self.queue.shape[0]] = -(token + 1.0)
-        st[S.q_len] += 1
+        servers.enqueue(st, self.queue, -(token + 1.0))
         st[S.ours_waiting] += 1
         self._wake_for_waiting()
         self._record()

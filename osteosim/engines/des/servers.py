@@ -137,6 +137,14 @@ def serve(st, ends, queue, bg, started):
 
 
 @nb.njit(cache=True)
+def enqueue(st, queue, waiting):
+    """A use joins the back of the queue: a background use's holding time, or one of ours as -(token + 1)
+    (the caller made room)."""
+    queue[(int(st[S.q_head]) + int(st[S.q_len])) % queue.shape[0]] = waiting
+    st[S.q_len] += 1
+
+
+@nb.njit(cache=True)
 def room(st, log, bg, queue):
     """Whether one more step fits: a log row, a queue place and, when background demand is logged, the rows
     of a request, an end and a start of everything waiting."""
@@ -172,8 +180,6 @@ def advance(st, ends, queue, roster, log, bg, started, until, seed, stream, gap_
             hold = st[S.arrival_hold]
             draw_arrival(st, seed, stream, gap_mean, hold_mean, horizon)
             _log_background(st, bg, REQUEST)
-            tail = (int(st[S.q_head]) + int(st[S.q_len])) % queue.shape[0]
-            queue[tail] = hold
-            st[S.q_len] += 1
+            enqueue(st, queue, hold)
         serve(st, ends, queue, bg, started)
         record(st, log)
