@@ -322,10 +322,10 @@ def des_per_event() -> dict:
     return record("des_per_event", {"variants": out, "target_ratio": 1.5})
 
 
-def _run_cli(n: int, folder: Path) -> tuple[float, float]:
-    """(wall seconds, peak GiB) of `osteosim cohort=trial cohort.n_patients=n` in a fresh process."""
-    command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", "cohort=trial",
-               f"cohort.n_patients={n}", ACCRUAL, "output.progress=false", f"hydra.run.dir={folder}"]
+def _cli_seconds(arguments: list[str], folder: Path) -> tuple[float, float]:
+    """(wall seconds, peak GiB) of `osteosim <arguments>` in a fresh process, dashboard included."""
+    command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", *arguments,
+               "output.progress=false", f"hydra.run.dir={folder}"]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, kib = done.stderr.strip().splitlines()[-1].split()
     return float(seconds), int(kib) / 2**20
@@ -337,7 +337,7 @@ def scaling(quick: bool) -> dict:
     points = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            seconds, peak = _run_cli(n, Path(tmp) / str(n))
+            seconds, peak = _cli_seconds(["cohort=trial", f"cohort.n_patients={n}", ACCRUAL], Path(tmp) / str(n))
             points.append({"patients": n, "seconds": seconds, "peak_gib": round(peak, 3)})
             print(f"scaling: {n:>10,} patients: {seconds:6.1f} s, peak {peak:.2f} GiB")
     base = points[0]
@@ -351,15 +351,6 @@ def scaling(quick: bool) -> dict:
               f"{against_target(last['peak_gib'], TARGETS['peak_gib_10m'], higher_is_better=False)}")
         result.update(target_peak_gib=TARGETS["peak_gib_10m"], met=last["peak_gib"] <= TARGETS["peak_gib_10m"])
     return record("scaling", result)
-
-
-def _cli_seconds(arguments: list[str], folder: Path) -> tuple[float, float]:
-    """(wall seconds, peak GiB) of `osteosim <arguments>` in a fresh process, dashboard included."""
-    command = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "osteosim", *arguments,
-               "output.progress=false", f"hydra.run.dir={folder}"]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
-    seconds, kib = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(kib) / 2**20
 
 
 def cohort_marginal() -> dict:
