@@ -173,15 +173,17 @@ def run_patients(seed, horizon, P, visits, params, rows, max_events):
     return ev_day, ev_code, ev_count[:, 0]
 
 
-def simulate_cohort(cohort, protocol: Protocol, params: DiseaseParams, seed: int, with_events: bool = False):
-    """Run a (chunk of a) cohort; returns what the pathway recorded and, if asked, its event log.
+def simulate_cohort(cohort, protocol: Protocol, params: DiseaseParams, seed: int, with_events: bool = False,
+                    rows: np.ndarray | None = None):
+    """Run a (chunk of a) cohort; returns what the pathway recorded and, if asked, its event log. `rows`, a
+    PATIENT_DTYPE buffer of at least the chunk's length, is the pathway's working memory if given.
 
     The event log is returned as (patient ids, days, codes) in patient order, each patient's
     events in time order; `engines.des.log.coded_events_frame` turns it into events.parquet rows.
     """
     max_events = MAX_EVENTS + 3 * int(protocol.visits[:, VISIT.count].sum())
     while True:
-        rows = new_rows(cohort)
+        rows = new_rows(cohort, rows)
         ev_day, ev_code, ev_count = run_patients(seed, cohort.horizon_day, protocol_record(protocol), protocol.visits,
                                                  params_record(params), rows, max_events if with_events else 0)
         if not with_events or ev_count.max(initial=0) <= max_events:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from osteosim.model import population as cohort_mod
@@ -16,6 +17,7 @@ from osteosim.model import rng
 from osteosim.config import Config
 from osteosim.model.parameters import disease_vector
 from osteosim.model.protocol import pack
+from osteosim.model.record import PATIENT_DTYPE
 from osteosim.results.tables import patients_frame
 
 Progress = Callable[[float], None]
@@ -181,10 +183,11 @@ def _cohort_replication(config: Config, replication: int, progress: Progress | N
     if writes_events(config):
         from osteosim.engines.cohort import EVENTS_CHUNK
         step = min(step, EVENTS_CHUNK)
+    rows = np.empty(min(step, arrivals.shape[0]), dtype=PATIENT_DTYPE)   # every chunk's working memory
     for lo in range(0, max(arrivals.shape[0], 1), step):
         hi = min(lo + step, arrivals.shape[0])
         cohort = cohort_mod.sample_chunk(config.cohort, config.disease, seed, arrivals, horizon, lo, hi)
-        rec, events = simulate_cohort(cohort, protocol, params, seed, with_events=writes_events(config))
+        rec, events = simulate_cohort(cohort, protocol, params, seed, writes_events(config), rows)
         add_second_malignancies(rec, cohort, seed, params)
         add_late_effects(rec, cohort, seed, config)
         add_places_of_death(rec, cohort, seed, config)

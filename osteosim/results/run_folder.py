@@ -109,27 +109,40 @@ def _read(path: Path, columns=None) -> pd.DataFrame:
 class PatientTotals:
     """What the summary (survival counts, tallies) and, if asked, the dashboard (osteosim.analysis.aggregates)
     need from the patients, added up batch by batch: the running totals stay small whatever the run's size.
-    The dashboard's aggregates are computed only when a dashboard is asked for."""
+    The dashboard's aggregates are computed only when a dashboard is asked for. Batches' count tables are
+    summed MERGE_EVERY at a time (a group-by over the totals after every batch cost as much as counting it)."""
+
+    MERGE_EVERY = 16
 
     def __init__(self, dashboard: bool = True):
-        from osteosim.analysis import aggregates
-        from osteosim.analysis.survival import merge_counts
-
         self.dashboard = dashboard
-        self.counts, self.tallies = merge_counts([]), []
-        self.aggregates = aggregates.merge([]) if dashboard else None
+        self._counts, self._aggregates, self.tallies = [], [], []
 
     def add(self, frame: pd.DataFrame) -> None:
         from osteosim.analysis import aggregates
         from osteosim.analysis.summary import tally
-        from osteosim.analysis.survival import merge_counts, survival_counts
+        from osteosim.analysis.survival import survival_counts
 
         if frame.empty:
             return
-        self.counts = merge_counts([self.counts, survival_counts(frame)])
+        self._counts.append(survival_counts(frame))
         if self.dashboard:
-            self.aggregates = aggregates.merge([self.aggregates, aggregates.batch(frame)])
+            self._aggregates.append(aggregates.batch(frame))
         self.tallies.append(tally(frame))
+        if len(self._counts) >= self.MERGE_EVERY:
+            self._counts, self._aggregates = [self.counts], [self.aggregates] if self.dashboard else []
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        from osteosim.analysis.survival import merge_counts
+
+        return merge_counts(self._counts)
+
+    @property
+    def aggregates(self) -> dict[str, pd.DataFrame] | None:
+        from osteosim.analysis import aggregates
+
+        return aggregates.merge(self._aggregates) if self.dashboard else None
 
 
 def patient_aggregates(path: Path, dashboard: bool = True) -> tuple[pd.DataFrame, list[dict], dict[str, pd.DataFrame]]:

@@ -68,4 +68,4 @@ def patients_frame(cohort: Cohort, rec: PatientRecord, replication: int, arm: st
     for name in PatientRecord.DAY_COLUMNS + PatientRecord.DOSE_COLUMNS + PatientRecord.LATE_EFFECT_COLUMNS:
         cols[name] = getattr(rec, name)
     cols.update(survival_columns(rec, cohort.horizon_day))
-    return pd.DataFrame(cols, columns=list(PATIENT_COLUMNS))
+    return pd.DataFrame(cols, columns=list(PATIENT_COLUMNS), copy=False)
