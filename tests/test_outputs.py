@@ -106,3 +106,62 @@ def test_replications_are_stacked_and_differ():
     assert sorted(p.replication.unique()) == [0, 1, 2]
     ages = [p[p.replication == r].age_years.to_numpy() for r in range(3)]
     assert not (ages[0] == ages[1]).all()
+
+
+TRIAL = ["cohort=trial", "cohort.n_patients=6000", "output.chunk_patients=1000", "arms=[baseline,mifamurtide]",
+         "output.progress=false"]
+
+
+def _trial_chunks():
+    from osteosim.engines.replications import chunks
+
+    return list(chunks(compose(TRIAL)))
+
+
+def test_writing_behind_the_engine_writes_and_counts_the_same(tmp_path):
+    """A cohort run writes, prices and counts each chunk in a thread behind the engine: the tables, the counts
+    behind the summary and the dashboard, and the economic totals are what writing in line gives."""
+    from osteosim.economics.tables import Pricer
+    from osteosim.engines.replications import arm_variants
+    from osteosim.results.run_folder import PatientTotals, write_tables
+
+    config, parts = compose(TRIAL), _trial_chunks()
+    assert len(parts) > 4
+    totals, pricers = {}, {}
+    for behind in (False, True):
+        (tmp_path / str(behind)).mkdir()
+        totals[behind] = PatientTotals(dashboard=True)
+        pricers[behind] = Pricer(config, {variant.arm.name: variant.arm for variant in arm_variants(config)})
+        write_tables(iter(parts), tmp_path / str(behind), totals[behind], pricers[behind], behind=behind)
+    for name in ("patients.parquet", "economics.parquet"):
+        assert (tmp_path / "True" / name).read_bytes() == (tmp_path / "False" / name).read_bytes()
+    pd.testing.assert_frame_equal(totals[True].counts, totals[False].counts)
+    for name, table in totals[False].aggregates.items():
+        pd.testing.assert_frame_equal(totals[True].aggregates[name], table)
+    assert [t["patients"] for t in totals[True].tallies] == [t["patients"] for t in totals[False].tallies]
+    pd.testing.assert_frame_equal(pricers[True].totals.sums(), pricers[False].totals.sums())
+
+
+def test_a_failure_behind_the_engine_stops_the_run_and_leaves_no_files(tmp_path, monkeypatch):
+    """An error in the writing thread reaches the caller; the engine is asked for at most one chunk more."""
+    from osteosim.results import run_folder
+
+    parts, asked = _trial_chunks(), []
+
+    def produced():
+        for chunk in parts:
+            asked.append(chunk)
+            yield chunk
+
+    real_add = run_folder.PatientTotals.add
+
+    def broken(self, frame):
+        if self.tallies:
+            raise OSError("disk full")
+        real_add(self, frame)
+
+    monkeypatch.setattr(run_folder.PatientTotals, "add", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run_folder.write_run(produced(), tmp_path / "run", behind=True)
+    assert len(asked) <= 3
+    assert list((tmp_path / "run").iterdir()) == []

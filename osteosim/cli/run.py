@@ -127,7 +127,8 @@ def _run_job(cfg, folder: Path) -> None:
     with _bar(total, unit, config.output.progress) as bar:
         summary, written = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
-                                     warmup_day=warmup_day(config), pricer=pricer)
+                                     warmup_day=warmup_day(config), pricer=pricer,
+                                     behind=engine == "cohort")
     seal(folder, written)
     print("\n".join(survival_lines(summary, config.cohort.entry == "relapse") + difference_lines(summary)
                     + economics_lines(summary["economics"])))

@@ -156,7 +156,7 @@ def _sort_events(ev):
         codes[j + 1] = c
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def run_patients(seed, horizon, P, visits, params, rows, max_events):
     """Every patient of a chunk (their rows: model.record.new_rows); fills the rows, returns the event buffers.
 

@@ -83,23 +83,53 @@ class _TableWriter:
             self.writer.close()
 
 
-def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None, pricer=None) -> None:
+def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None, pricer=None,
+                 behind: bool = False) -> None:
     """Stream every chunk's patients, events and resources into the staging folder; `totals`, if
     given, counts each chunk's patients as it passes (the summary then needs no second read);
-    `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows."""
+    `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows.
+
+    behind=True writes, prices and counts each chunk in a thread of its own while the engine makes the
+    next one (one chunk waits at most): for an engine that leaves the interpreter while it works (the
+    cohort engine's kernel releases the GIL; Parquet and NumPy do too). SimPy never does, so the des
+    engine writes in line."""
     writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources",
                                                                            "economics")}
+
+    def consume(chunk) -> None:
+        for name in ("patients", "events", "resources"):
+            writers[name].write(getattr(chunk, name))
+        if pricer is not None and chunk.patients is not None:
+            writers["economics"].write(pricer(chunk.patients))
+        if totals is not None and chunk.patients is not None:
+            totals.add(chunk.patients)
+
     try:
-        for chunk in chunks:
-            for name in ("patients", "events", "resources"):
-                writers[name].write(getattr(chunk, name))
-            if pricer is not None and chunk.patients is not None:
-                writers["economics"].write(pricer(chunk.patients))
-            if totals is not None and chunk.patients is not None:
-                totals.add(chunk.patients)
+        if behind:
+            _consume_behind(chunks, consume)
+        else:
+            for chunk in chunks:
+                consume(chunk)
     finally:
         for writer in writers.values():
             writer.close()
+
+
+def _consume_behind(chunks: Iterable, consume) -> None:
+    """consume(chunk) for every chunk in order, in one worker thread, at most one chunk behind the producer;
+    the first error, the worker's or the producer's, stops both and is raised here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending = None
+    with ThreadPoolExecutor(1, thread_name_prefix="osteosim-writer") as worker:
+        try:
+            for chunk in chunks:
+                if pending is not None:
+                    pending.result()
+                pending = worker.submit(consume, chunk)
+        finally:
+            if pending is not None:
+                pending.result()
 
 
 def _read(path: Path, columns=None) -> pd.DataFrame:
@@ -205,15 +235,17 @@ def _validation_or_none(folder: Path):
 
 
 def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None, dashboard: bool = True,
-              reference: str | None = None, warmup_day: float = 0.0, pricer=None) -> tuple[dict, list[str]]:
+              reference: str | None = None, warmup_day: float = 0.0, pricer=None,
+              behind: bool = False) -> tuple[dict, list[str]]:
     """Write a whole run into `folder`; returns the summary and the names of the files it wrote. With a
-    `pricer` (osteosim.economics.tables.Pricer) the run also has economics.parquet and summary["economics"]."""
+    `pricer` (osteosim.economics.tables.Pricer) the run also has economics.parquet and summary["economics"];
+    `behind`: see write_tables."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
         totals = PatientTotals(dashboard)
-        write_tables(chunks, staging, totals, pricer)
+        write_tables(chunks, staging, totals, pricer, behind)
         summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals, pricer)
         written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
