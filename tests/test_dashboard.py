@@ -16,6 +16,8 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import browser
 from osteosim.dashboards import run as dashboard
@@ -166,6 +168,35 @@ def test_utilisation_is_time_weighted_and_skips_infinite_capacity():
     assert usage.loc["mri", "mean_in_use"] == pytest.approx(1.0)
     assert math.isnan(usage.loc["lab", "utilisation_pct"])
     assert usage.loc["lab", "mean_in_use"] == pytest.approx(3.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(0, 4), st.integers(0, 30)),
+                min_size=1, max_size=60), st.booleans())
+def test_log_order_is_the_sort_by_run_resource_and_day(rows, in_time_order):
+    """The resource log's order (replication, arm, resource, day; stable) whether or not each resource's rows
+    come in day order (a log written in time order takes the shortcut, any other the full sort)."""
+    from osteosim.analysis.service import log_order
+
+    replication, arm, resource, day = (np.array(column) for column in zip(*rows))
+    day = day.astype(np.float64)
+    if in_time_order:
+        by_day = np.argsort(day, kind="stable")
+        replication, arm, resource, day = replication[by_day], arm[by_day], resource[by_day], day[by_day]
+    expected = np.lexsort((day, resource, arm, replication))
+    assert np.array_equal(log_order(replication, arm, resource, day), expected)
+
+
+def test_utilisation_by_replication_is_each_replications_own():
+    resources = pd.DataFrame({
+        "replication": [0, 0, 1, 1, 0, 1], "arm": "a", "resource": ["mri", "mri", "mri", "mri", "lab", "lab"],
+        "day": [0.0, 10.0, 0.0, 5.0, 0.0, 0.0], "in_use": [1, 2, 0, 3, 1, 1],
+        "capacity": [2.0, 4.0, 2.0, 4.0, 1.0, 1.0], "queue_length": 0})
+    both = utilisation(resources, by_replication=True)
+    for replication in (0, 1):
+        alone = utilisation(resources[resources["replication"] == replication])
+        mine = both[both["replication"] == replication].drop(columns="replication").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone, check_categorical=False)
 
 
 def test_weekly_use_splits_intervals_at_week_boundaries():

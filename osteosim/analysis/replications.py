@@ -84,11 +84,10 @@ def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame) -> pd.
             rows.append({"replication": int(row.replication), "arm": str(row.arm),
                          "kpi": f"uses_per_year.{row.resource}", "value": float(row.uses_per_year)})
     if not resources.empty:
-        for replication, part in resources.groupby("replication", sort=True):
-            for row in utilisation(part).itertuples():
-                if np.isfinite(row.utilisation_pct):
-                    rows.append({"replication": int(replication), "arm": str(row.arm),
-                                 "kpi": f"utilisation_pct.{row.resource}", "value": float(row.utilisation_pct)})
+        for row in utilisation(resources, by_replication=True).sort_values("replication", kind="stable").itertuples():
+            if np.isfinite(row.utilisation_pct):
+                rows.append({"replication": int(row.replication), "arm": str(row.arm),
+                             "kpi": f"utilisation_pct.{row.resource}", "value": float(row.utilisation_pct)})
     return pd.DataFrame(rows, columns=["replication", "arm", "kpi", "value"])
 
 
