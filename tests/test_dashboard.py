@@ -3,6 +3,7 @@ of the default run and of a two-arm experiment in headless Chromium from file://
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import os
@@ -11,7 +12,6 @@ import re
 import shutil
 import subprocess
 import sys
-from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -78,8 +78,8 @@ def test_plotlyjs_inline_once_every_figure_drawn_with_its_csv(page):
 
 
 def test_csv_links_hold_the_table_behind_the_figure(tables, page):
-    href = re.search(r'download="fig-km-os-arm.csv" href="data:text/csv;charset=utf-8,([^"]*)"', page)[1]
-    table = pd.read_csv(io.StringIO(unquote(href)))
+    href = re.search(r'download="fig-km-os-arm.csv" href="data:text/csv;charset=utf-8;base64,([^"]*)"', page)[1]
+    table = pd.read_csv(io.BytesIO(base64.b64decode(href)))
     assert list(table.columns) == ["arm", "level", "years", "estimate", "ci_low", "ci_high", "at_risk"]
     assert table["estimate"].between(0, 1).all() and table["at_risk"].iloc[0] == len(tables[0])
 

@@ -10,11 +10,11 @@ each figure's ``<script>`` is checked to be the one plotly wrote, with its JSON 
 """
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import html
 import re
-from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -110,7 +110,9 @@ def _check_one_script(div: str, div_id: str) -> None:
 
 
 def csv_link(table: pd.DataFrame, name: str) -> str:
-    href = "data:text/csv;charset=utf-8," + quote(table.to_csv(index=False, float_format="%.6g"))
+    # base64, not percent-encoding: urllib's quote walks the text character by character (0.1 s a 2.7 MB table)
+    csv = table.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv).decode("ascii")
     return f'<a class="csv" download="{esc(figure_id(name))}.csv" href="{esc(href)}">Download the data (CSV)</a>'
 
 
