@@ -219,12 +219,16 @@ def test_slurm_sweep_gives_the_same_table_as_joblib(joblib_sweep, slurm_cluster,
     assert (folder / report.TABLE).read_bytes() == (joblib_sweep / report.TABLE).read_bytes()
 
 
-def test_parallel_launchers_give_each_job_one_numba_thread():
+def test_parallel_launchers_give_each_job_one_numba_thread_and_it_can_still_compile():
+    """A job of a parallel launcher runs on one Numba thread and can compile afterwards (a first sweep on a
+    fresh install compiles in every job): setting NUMBA_NUM_THREADS in the process made Numba's next compile
+    fail, its thread pool having started with another value."""
     code = ("import numba, os; from osteosim.cli.run import _one_numba_thread_per_parallel_job as one; "
             "one('hydra._internal.core_plugins.basic_launcher.BasicLauncher'); "
             "basic = numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS; "
             "one('hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher'); "
-            "print(basic, numba.get_num_threads(), os.environ['NUMBA_NUM_THREADS'])")
+            "compiled = numba.njit(lambda x: x + 1)(1); "
+            "print(basic, numba.get_num_threads(), compiled)")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert done.stdout.split() == ["True", "1", "1"], done.stderr
+    assert done.stdout.split() == ["True", "1", "2"], done.stderr

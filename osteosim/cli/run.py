@@ -35,15 +35,16 @@ def _bar(total: float, unit: str, enabled: bool):
 
 def _one_numba_thread_per_parallel_job(launcher_target: str) -> None:
     """Jobs that run side by side (joblib, SLURM, Ray launchers) would each start a thread per core
-    and fight over the cores: give each one Numba thread (ECOSYSTEM.md), unless NUMBA_NUM_THREADS
-    says otherwise. Numba is already imported here, so its pool size is set directly; the variable
-    is for the job's own worker processes. Results do not depend on it (keyed random numbers)."""
+    and fight over the cores: give each one Numba thread (ECOSYSTEM.md), or NUMBA_NUM_THREADS if the user
+    set it. The variable itself is left as it was: Numba reads it again whenever it compiles, and a value
+    other than the one its thread pool started with is an error (a job that compiled, as every job of a
+    first sweep on a fresh install does, failed so). The job's own worker processes take one thread each
+    (engines.replications). Results do not depend on it (keyed random numbers)."""
     if launcher_target.rsplit(".", 1)[-1] == "BasicLauncher":
         return
     import numba
 
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    numba.set_num_threads(min(int(os.environ["NUMBA_NUM_THREADS"]), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(int(os.environ.get("NUMBA_NUM_THREADS", 1)), numba.config.NUMBA_NUM_THREADS))
 
 
 def _die_with_the_sweep(launcher_target: str) -> None:
