@@ -20,7 +20,9 @@ from typing import NamedTuple
 
 import pytest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
+# absolute: the CLI tests start processes in other folders, where a relative cache would be empty (each compiled)
+os.environ["NUMBA_CACHE_DIR"] = os.path.abspath(os.environ.get("NUMBA_CACHE_DIR")
+                                                or os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
 
 from osteosim.config import compose  # noqa: E402
 
