@@ -142,8 +142,10 @@ def test_writing_behind_the_engine_writes_and_counts_the_same(tmp_path):
     pd.testing.assert_frame_equal(pricers[True].totals.sums(), pricers[False].totals.sums())
 
 
-def test_a_failure_behind_the_engine_stops_the_run_and_leaves_no_files(tmp_path, monkeypatch):
-    """An error in the writing thread reaches the caller; the engine is asked for at most one chunk more."""
+@pytest.mark.parametrize("stage", ["counting", "writing"])
+def test_a_failure_behind_the_engine_stops_the_run_and_leaves_no_files(tmp_path, monkeypatch, stage):
+    """An error in either stage behind the engine (counting and pricing, then writing) reaches the caller; the
+    engine is asked for at most one chunk per stage more."""
     from osteosim.results import run_folder
 
     parts, asked = _trial_chunks(), []
@@ -153,15 +155,19 @@ def test_a_failure_behind_the_engine_stops_the_run_and_leaves_no_files(tmp_path,
             asked.append(chunk)
             yield chunk
 
-    real_add = run_folder.PatientTotals.add
+    calls = []
+    target = (run_folder.PatientTotals, "add") if stage == "counting" else (run_folder._TableWriter, "write")
+    real = getattr(*target)
 
     def broken(self, frame):
-        if self.tallies:
+        calls.append(frame)
+        if len(calls) > 4:
             raise OSError("disk full")
-        real_add(self, frame)
+        real(self, frame)
 
-    monkeypatch.setattr(run_folder.PatientTotals, "add", broken)
+    monkeypatch.setattr(*target, broken)
     with pytest.raises(OSError, match="disk full"):
         run_folder.write_run(produced(), tmp_path / "run", behind=True)
-    assert len(asked) <= 3
+    first_broken = 5 if stage == "counting" else 2      # the chunk whose call failed (four tables a chunk)
+    assert first_broken <= len(asked) <= first_broken + 2 < len(parts)
     assert list((tmp_path / "run").iterdir()) == []

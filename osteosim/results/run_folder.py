@@ -89,47 +89,66 @@ def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None"
     given, counts each chunk's patients as it passes (the summary then needs no second read);
     `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows.
 
-    behind=True writes, prices and counts each chunk in a thread of its own while the engine makes the
-    next one (one chunk waits at most): for an engine that leaves the interpreter while it works (the
-    cohort engine's kernel releases the GIL; Parquet and NumPy do too). SimPy never does, so the des
-    engine writes in line."""
+    behind=True prices and counts each chunk in one thread and writes it in another while the engine makes
+    the next (each stage at most one chunk behind the one before it): for an engine that leaves the
+    interpreter while it works (the cohort engine's kernel releases the GIL; Parquet and NumPy do too).
+    SimPy never does, so the des engine writes in line."""
     writers = {name: _TableWriter(staging / f"{name}.parquet") for name in ("patients", "events", "resources",
                                                                            "economics")}
 
-    def consume(chunk) -> None:
-        for name in ("patients", "events", "resources"):
-            writers[name].write(getattr(chunk, name))
-        if pricer is not None and chunk.patients is not None:
-            writers["economics"].write(pricer(chunk.patients))
+    def count(chunk):
+        """The first stage behind the engine: price and count a chunk; hands on what is to be written."""
+        economics = pricer(chunk.patients) if pricer is not None and chunk.patients is not None else None
         if totals is not None and chunk.patients is not None:
             totals.add(chunk.patients)
+        return chunk, economics
+
+    def write(counted) -> None:
+        chunk, economics = counted
+        for name in ("patients", "events", "resources"):
+            writers[name].write(getattr(chunk, name))
+        writers["economics"].write(economics)
 
     try:
         if behind:
-            _consume_behind(chunks, consume)
+            _stages_behind(chunks, [count, write])
         else:
             for chunk in chunks:
-                consume(chunk)
+                write(count(chunk))
     finally:
         for writer in writers.values():
             writer.close()
 
 
-def _consume_behind(chunks: Iterable, consume) -> None:
-    """consume(chunk) for every chunk in order, in one worker thread, at most one chunk behind the producer;
-    the first error, the worker's or the producer's, stops both and is raised here."""
+def _stages_behind(chunks: Iterable, stages: list) -> None:
+    """Each chunk through stages[0], then stages[1] with what it returned, ..., each stage in a thread of its own
+    and at most one chunk behind the one before it (the producer the first); chunks pass every stage in order.
+    The first error, a stage's or the producer's, stops them all and is raised here."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pending = None
-    with ThreadPoolExecutor(1, thread_name_prefix="osteosim-writer") as worker:
+    pending: list = [None] * len(stages)
+    workers = [ThreadPoolExecutor(1, thread_name_prefix=f"osteosim-stage{i}") for i in range(len(stages))]
+
+    def run(i: int, item) -> None:
+        out = stages[i](item)
+        if i + 1 < len(stages):
+            if pending[i + 1] is not None:
+                pending[i + 1].result()
+            pending[i + 1] = workers[i + 1].submit(run, i + 1, out)
+
+    try:
+        for chunk in chunks:
+            if pending[0] is not None:
+                pending[0].result()
+            pending[0] = workers[0].submit(run, 0, chunk)
+    finally:
         try:
-            for chunk in chunks:
-                if pending is not None:
-                    pending.result()
-                pending = worker.submit(consume, chunk)
+            for i in range(len(stages)):      # in order: a stage's last hand-on happens before its future ends
+                if pending[i] is not None:
+                    pending[i].result()
         finally:
-            if pending is not None:
-                pending.result()
+            for worker in workers:
+                worker.shutdown()
 
 
 def _read(path: Path, columns=None) -> pd.DataFrame:
