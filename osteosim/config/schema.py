@@ -434,7 +434,7 @@ class OutputConfig:
     events: Optional[bool] = None     # None: written by the des engine, not by the cohort engine
     background_events: bool = False   # events.parquet also logs background demand (patient_id -1)
     resources: bool = True            # the cohort engine has no resources, hence no table
-    chunk_patients: int = bounded(250_000, 1_000, 100_000_000)
+    chunk_patients: int = bounded(200_000, 1_000, 100_000_000)
     dashboard: bool = True
     progress: bool = True
 
