@@ -63,15 +63,20 @@ def integers(values: np.ndarray, decode=None) -> Key:
     return Key(codes, span.astype(values.dtype if values.dtype.kind in "iu" else np.int64))
 
 
-def _combined(keys: dict[str, Key], mask: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
-    """Each row's keys as one integer (mixed radix, the first key most significant), and the radices."""
-    sizes = [max(len(key.values), 1) for key in keys.values()]
-    codes = [key.codes if mask is None else key.codes[mask] for key in keys.values()]
+def mixed_radix(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """Each row's codes as one integer, the first most significant (codes[i] < sizes[i])."""
     combined = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
     for code, size in zip(codes, sizes):
         combined *= size
         combined += code
-    return combined, sizes
+    return combined
+
+
+def _combined(keys: dict[str, Key], mask: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+    """Each row's keys as one integer (`mixed_radix`), and the radices."""
+    sizes = [max(len(key.values), 1) for key in keys.values()]
+    codes = [key.codes if mask is None else key.codes[mask] for key in keys.values()]
+    return mixed_radix(codes, sizes), sizes
 
 
 def _decoded(keys: dict[str, Key], sizes: list[int], seen: np.ndarray) -> dict[str, np.ndarray]:

@@ -116,9 +116,8 @@ def log_order(replication: np.ndarray, arm: np.ndarray, resource: np.ndarray, da
     million rows). Checked, and the full sort is taken when days are not in order."""
     from osteosim.analysis import counting
 
-    group = counting.integers(replication).codes
-    for codes in (arm, resource):
-        group = group * (int(codes.max()) + 1) + codes
+    codes = [counting.integers(replication).codes, arm, resource]
+    group = counting.mixed_radix(codes, [int(c.max()) + 1 for c in codes])
     order = np.argsort(group.astype(np.int16) if group.max() < np.iinfo(np.int16).max else group, kind="stable")
     grouped, days = group[order], day[order]
     if np.all((days[1:] >= days[:-1]) | (grouped[1:] != grouped[:-1])):
