@@ -165,6 +165,23 @@ def test_course_counts_come_back_from_the_doses(config):
     assert {k: round(float(v[0]), 9) for k, v in counts.items()} == {"AP": 4.0, "A": 2.0, "M": 12.0, "IE": 2.0}
 
 
+def test_a_table_read_as_text_prices_like_the_engines_categorical_table():
+    """Pricing reads causes of death from a categorical's categories; a table whose text columns are plain
+    strings (a CSV, a test's frame), or categoricals in another order, must cost the same in every column."""
+    from osteosim.engines.replications import chunks
+
+    config = compose(["cohort=trial", "cohort.n_patients=3000", "cohort.metastatic_fraction=0.5",
+                      "output.progress=false"])
+    patients = pd.concat([chunk.patients for chunk in chunks(config)], ignore_index=True)
+    assert (patients["death_cause"] == "osteosarcoma").sum() > 100       # the cause decides end-of-life costs
+    arms = {"baseline": arm_config("baseline")}
+    coded = patient_economics(patients, config, arms)
+    cause = patients["death_cause"].astype(str)
+    for other in (cause, cause.astype(pd.CategoricalDtype(sorted(set(cause), reverse=True)))):
+        priced = patient_economics(patients.assign(death_cause=other), config, arms)
+        pd.testing.assert_frame_equal(coded, priced, check_exact=True)
+
+
 def test_a_shorter_stay_makes_an_admission_cheaper_by_its_bed_days(config):
     ambulatory = compose(["cohort=trial", "cohort.n_patients=50", "scenario=outpatient_mtx"])
     saved = unit_costs.course_price(config, "M") - unit_costs.course_price(ambulatory, "M")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from osteosim.analysis import counting
 from osteosim.config.schema import ArmConfig, Config
 from osteosim.economics import discounting, unit_costs
 from osteosim.model.codes import DAYS_PER_YEAR
@@ -43,8 +44,8 @@ class Ledger:
 
     def add(self, category: str, plain, present) -> None:
         """Amounts already computed: undiscounted and present value (NaN counts as nothing)."""
-        self.total += np.nan_to_num(plain)
-        self.discounted[category] = self.discounted.get(category, 0.0) + np.nan_to_num(present)
+        self.total += _finite(plain)
+        self.discounted[category] = self.discounted.get(category, 0.0) + _finite(present)
 
     def lump(self, category: str, amount, t) -> None:
         """`amount` on the day t years after diagnosis (nothing where t is NaN or after the window)."""
@@ -72,6 +73,18 @@ class Ledger:
 
     def present(self) -> np.ndarray:
         return sum(self.discounted.values()) if self.discounted else np.zeros_like(self.end)
+
+
+def _finite(x):
+    """np.nan_to_num of x, without its four passes and copy when x is finite throughout (as amounts are)."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x)
+
+
+def _is(patients: pd.DataFrame, column: str, values: tuple[str, ...]) -> np.ndarray:
+    """Where a text column (categorical, as in the patients table, or plain) is one of `values`: compared on a
+    categorical's categories, not on a string made for every patient."""
+    key = counting.categories(patients[column])
+    return np.isin(key.values, values)[key.codes]
 
 
 def _days(patients: pd.DataFrame, column: str) -> np.ndarray:
@@ -156,7 +169,7 @@ def _costs(patients: pd.DataFrame, config: Config, arm: ArmConfig, time: Timelin
         day = y("relapse_day") + k * t.second_line_interval_days / DAYS_PER_YEAR
         book.lump("relapse", unit_costs.course_price(config, "IE"), np.where(k < second_line, day, np.nan))
 
-    cancer_death = np.where(patients["death_cause"].astype(str).to_numpy() == "osteosarcoma", y("death_day"), np.nan)
+    cancer_death = np.where(_is(patients, "death_cause", ("osteosarcoma",)), y("death_day"), np.nan)
     # palliative care from the referral to specialist care when one came before the death (conf/supportive),
     # else over the last palliative_days
     referral = y("palliative_referral_day") if "palliative_referral_day" in patients else np.full(len(patients), np.nan)
@@ -206,13 +219,12 @@ def _qalys(patients: pd.DataFrame, config: Config, time: Timeline) -> tuple[Ledg
     y = lambda column: time.years(_days(patients, column))   # noqa: E731
     end = time.end
     life = Ledger(end, e.discount_effects)
-    cause = patients["death_cause"].astype(str).to_numpy()
     death = y("death_day")
     # the palliative state from palliative_day (the last line stopped, palliative care alone) when the
     # pathway recorded it, else over the last palliative_days before a death from the disease
     alone = y("palliative_day") if "palliative_day" in patients else np.full(len(patients), np.nan)
     start = np.where(alone <= death, alone, death - u.palliative_days / DAYS_PER_YEAR)
-    palliative = np.where((cause == "osteosarcoma") & (death <= end), np.clip(start, 0.0, None), end)
+    palliative = np.where(_is(patients, "death_cause", ("osteosarcoma",)) & (death <= end), np.clip(start, 0.0, None), end)
     palliative = np.fmin(palliative, end)
     relapse = np.fmin(np.where(np.isnan(y("relapse_day")), end, y("relapse_day")), palliative)
     treated = np.fmin(np.where(np.isnan(y("end_of_treatment_day")), end, y("end_of_treatment_day")), relapse)
@@ -229,7 +241,7 @@ def _qalys(patients: pd.DataFrame, config: Config, time: Timeline) -> tuple[Ledg
         c = e.carer
         carer.flow("on_treatment", -c.disutility_on_treatment, zero, treated)
         carer.flow("after_relapse", -c.disutility_after_relapse, relapse, end)
-        bereaved = np.where(np.isin(cause, CANCER_DEATHS) & (death <= end), death, np.nan)
+        bereaved = np.where(_is(patients, "death_cause", CANCER_DEATHS) & (death <= end), death, np.nan)
         carer.flow("bereavement", -c.bereavement_disutility, bereaved, bereaved + c.bereavement_years)
     return life, carer
 
@@ -243,7 +255,7 @@ def patient_economics(patients: pd.DataFrame, config: Config, arms: dict[str, Ar
     names = patients["arm"].astype(str) if not isinstance(patients["arm"].dtype, pd.CategoricalDtype) \
         else patients["arm"].cat.remove_unused_categories()
     if names.nunique() == 1:     # a chunk is one arm: no split, no reindexing of millions of rows
-        return _arm_economics(patients, config, arms[str(names.iloc[0])])[list(ECONOMICS_COLUMNS)]
+        return _arm_economics(patients, config, arms[str(names.iloc[0])])
     parts = [_arm_economics(rows, config, arms[str(name)])
              for name, rows in patients.groupby(names, sort=False, observed=True)]
     return pd.concat(parts).reindex(patients.index)[list(ECONOMICS_COLUMNS)]
@@ -255,18 +267,18 @@ def _arm_economics(patients: pd.DataFrame, config: Config, arm: ArmConfig) -> pd
     book = _costs(patients, config, arm, time)
     life, carer = _qalys(patients, config, time)
     alive_years = np.where(np.isfinite(time.end), np.maximum(time.end, 0.0), 0.0)
-    frame = pd.DataFrame({
-        "replication": patients["replication"].to_numpy(), "arm": patients["arm"].to_numpy(),
+    columns = {
+        "replication": patients["replication"].to_numpy(), "arm": patients["arm"].array,
         "patient_id": patients["patient_id"].to_numpy(),
         "cost": book.total, "cost_disc": book.present(),
         "life_years": alive_years, "life_years_disc": discounting.over(0.0, alive_years, e.discount_effects),
         "qalys": life.total + carer.total, "qalys_disc": life.present() + carer.present(),
         "carer_qalys": carer.total, "carer_qalys_disc": carer.present(),
-    }, index=patients.index)
-    for category in COST_CATEGORIES:
-        frame[f"cost_disc_{category}"] = book.discounted.get(category, np.zeros(len(patients)))
-    frame["arm"] = patients["arm"]
-    return frame
+        **{f"cost_disc_{category}": book.discounted.get(category, np.zeros(len(patients)))
+           for category in COST_CATEGORIES},
+    }
+    # the columns as computed, in the contract's order: no copy into one block (a chunk's 20 float columns)
+    return pd.DataFrame(columns, index=patients.index, copy=False)
 
 
 def lifetime_note(config: Config) -> str | None:

@@ -30,14 +30,21 @@ def course_types(config: Config) -> list[str]:
 
 def course_counts(patients: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:
     """Courses of each type a patient was given, from their cumulative doses (least squares on the
-    dose matrix: exact when, as in MAP, every type has its own drug signature)."""
+    dose matrix: exact when, as in MAP, every type has its own drug signature). The least-squares
+    solution is the dose matrix's pseudo-inverse applied to each patient's doses, so it is made once
+    per chunk, not solved per patient; rounding to 9 decimals removes the last-digit noise."""
     types = course_types(config)
-    doses = config.treatment.course_doses
-    matrix = np.array([[getattr(doses, column)[t] for t in types] for column in DOSE_COLUMNS])   # drug x type
     given = np.column_stack([patients[column].to_numpy(dtype=float) for column in DOSE_COLUMNS])
-    counts = np.linalg.lstsq(matrix, given.T, rcond=None)[0].T
+    counts = given @ _dose_pseudo_inverse(config).T
     counts = np.clip(np.round(counts, 9), 0.0, None)
     return {t: counts[:, i] for i, t in enumerate(types)}
+
+
+def _dose_pseudo_inverse(config: Config) -> np.ndarray:
+    """type x drug: the least-squares map from a patient's cumulative doses to their course counts."""
+    doses = config.treatment.course_doses
+    matrix = np.array([[getattr(doses, column)[t] for t in course_types(config)] for column in DOSE_COLUMNS])
+    return np.linalg.pinv(matrix)
 
 
 def course_price(config: Config, course: str) -> float:
