@@ -142,13 +142,16 @@ def flow(patients: pd.DataFrame) -> pd.DataFrame:
     names.append("Alive at end of follow-up")
     present.append((cause.values == "")[cause.codes])
     arm = counting.categories(patients["arm"])
-    k, last, keys = len(names), np.zeros(n, dtype=np.int64), []
-    for j in range(1, k):  # a link is coded as integers, (arm × k + source) × k + target, to stay small
+    k = len(names)
+    counts = np.zeros((len(arm.values) * k, k), dtype=np.int64)   # (arm × k + source, target)
+    origin = arm.codes * k
+    source = origin.copy()                 # each patient's last stage so far, as arm × k + stage
+    for j in range(1, k):
         moved = present[j]
-        keys.append((arm.codes[moved] * k + last[moved]) * k + j)
-        last[moved] = j
-    counts = np.bincount(np.concatenate(keys), minlength=len(arm.values) * k * k)
-    code = np.flatnonzero(counts)
+        counts[:, j] = np.bincount(source[moved], minlength=counts.shape[0])
+        source = np.where(moved, origin + j, source)
+    code = np.flatnonzero(counts)          # in the order of (arm × k + source) × k + target
+    counts = counts.ravel()
     names = np.asarray(names)
     return pd.DataFrame({"arm": arm.values[code // (k * k)], "source": names[code // k % k],
                          "target": names[code % k], "count": counts[code]})
