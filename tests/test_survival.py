@@ -1,10 +1,15 @@
 """Aggregated Kaplan–Meier (counts with weights) equals lifelines on the raw patients."""
+from unittest.mock import patch
+
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 
+from osteosim.analysis import survival
 from osteosim.analysis.summary import survival_table
-from osteosim.analysis.survival import merge_counts, survival_counts
+from osteosim.analysis.survival import kaplan_meier_counts, merge_counts, survival_counts
 
 
 def raw_patients(n: int, seed: int) -> pd.DataFrame:
@@ -40,3 +45,35 @@ def test_counts_are_additive_over_batches():
     whole = survival_counts(p)
     batched = merge_counts([survival_counts(p.iloc[:1000]), survival_counts(p.iloc[1000:])])
     assert survival_table(whole) == survival_table(batched)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(1, 120), horizon=st.sampled_from([4.0, 5.0, 8.0, 15.0]))
+def test_a_curve_fitted_to_its_last_reported_year_gives_the_whole_fits_estimates(data, n, horizon):
+    """survival_at censors every time after the last reported year into one row: the estimates, intervals and
+    follow-up it reports must be those of the whole curve's fit, to the last digit (not rounded)."""
+    ticks = data.draw(st.lists(st.integers(0, int(horizon * 10)), min_size=n, max_size=n))
+    rows = pd.DataFrame({"years": np.array(ticks) / 10.0, "event": data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+                         "count": data.draw(st.lists(st.integers(1, 50), min_size=n, max_size=n))})
+    rows = rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()
+    whole = kaplan_meier_counts(rows)
+    with patch.object(survival, "rounded_or_none", lambda x: x):
+        assert survival.survival_at(rows) == survival.km_at(whole)
+    cut, ci = kaplan_meier_counts(survival.censored_after(rows, 5.0)), whole.confidence_interval_survival_function_
+    cut_ci = cut.confidence_interval_survival_function_
+    assert cut.timeline.max() == whole.timeline.max()
+    for years in survival.SURVIVAL_YEARS:      # what km_at reads, unrounded
+        if whole.timeline.max() >= years:
+            assert cut.survival_function_at_times(years).iloc[0] == whole.survival_function_at_times(years).iloc[0]
+            assert (cut_ci[cut_ci.index <= years].iloc[-1].to_numpy() == ci[ci.index <= years].iloc[-1].to_numpy()).all()
+
+
+def test_summary_estimates_are_the_same_from_one_pass_and_per_curve_selection():
+    """survival.estimates takes every curve's rows from one group-by; `select` picks each curve on its own."""
+    p = pd.concat([raw_patients(2000, 3), raw_patients(1500, 4).assign(arm="b", replication=1)], ignore_index=True)
+    counts = survival_counts(p)
+    table = survival.estimates(counts)
+    assert len(table) == 2 * 3 * 2
+    for (arm, group, endpoint), (n, at) in table.items():
+        rows = survival.select(counts, arm, group, endpoint)
+        assert n == int(rows["count"].sum()) and at == survival.km_at(kaplan_meier_counts(rows))

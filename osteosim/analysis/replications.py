@@ -14,22 +14,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from osteosim.analysis.survival import ENDPOINTS, km_at, cox_hazard_ratio, kaplan_meier_counts, select
-
-GROUPS = ("all", "localized", "metastatic")
+from osteosim.analysis.survival import ENDPOINTS, cox_hazard_ratio, estimates
 
 
-def survival_by_replication(counts: pd.DataFrame) -> pd.DataFrame:
-    """KM survival (%) at 1/3/5 years for every replication × arm × group × endpoint: the KPI table."""
+def survival_by_replication(counts: pd.DataFrame, pooled: dict | None = None) -> pd.DataFrame:
+    """KM survival (%) at 1/3/5 years for every replication × arm × group × endpoint: the KPI table.
+    `pooled`, the table's `survival.estimates` if already made, are one replication's when there is one."""
     rows = []
-    for (replication, arm), part in counts.groupby(["replication", "arm"], sort=True):
-        for group in GROUPS:
-            for endpoint in ENDPOINTS:
-                curve = kaplan_meier_counts(select(part, arm, group, endpoint))
-                for row in km_at(curve):
-                    if row["estimate"] is not None:
-                        rows.append({"replication": int(replication), "arm": str(arm),
-                                     "kpi": f"{endpoint}{row['years']}y.{group}", "value": 100.0 * row["estimate"]})
+    for replication, part in counts.groupby("replication", sort=True):
+        single = pooled is not None and counts["replication"].nunique() == 1
+        for (arm, group, endpoint), (_, at) in (pooled if single else estimates(part)).items():
+            for row in at:
+                if row["estimate"] is not None:
+                    rows.append({"replication": int(replication), "arm": arm,
+                                 "kpi": f"{endpoint}{row['years']}y.{group}", "value": 100.0 * row["estimate"]})
     return pd.DataFrame(rows, columns=["replication", "arm", "kpi", "value"])
 
 

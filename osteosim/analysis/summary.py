@@ -10,20 +10,14 @@ import numpy as np
 import pandas as pd
 
 from osteosim.analysis.service import utilisation, wait_times
-from osteosim.analysis.survival import (ENDPOINTS, rounded_or_none, kaplan_meier_counts, km_at, select,
-                                       survival_counts)
+from osteosim.analysis.survival import estimates, rounded_or_none, survival_counts
 
-def survival_table(counts: pd.DataFrame) -> list[dict]:
-    """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status (from survival counts)."""
-    rows = []
-    for arm in sorted(counts["arm"].unique()):
-        for group in ("all", "localized", "metastatic"):
-            for endpoint in ENDPOINTS:
-                curve = select(counts, arm, group, endpoint)
-                n = int(curve["count"].sum())
-                for row in km_at(kaplan_meier_counts(curve)):
-                    rows.append({"arm": str(arm), "group": group, "endpoint": endpoint, **row, "n": n})
-    return rows
+def survival_table(counts: pd.DataFrame, pooled: dict | None = None) -> list[dict]:
+    """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status (from survival counts;
+    `pooled`, their `survival.estimates`, if already made)."""
+    pooled = estimates(counts) if pooled is None else pooled
+    return [{"arm": arm, "group": group, "endpoint": endpoint, **row, "n": n}
+            for (arm, group, endpoint), (n, at) in pooled.items() for row in at]
 
 
 def waits_table(events: pd.DataFrame) -> list[dict]:
@@ -131,12 +125,13 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
     # each change point's duration before the warm-up is cut (the same durations: later rows are kept), once
     events, resources = _after(events, warmup_day), _after(with_durations(resources), warmup_day)
     by_replication = [t["by_replication"] for t in tallies]
-    tables = [t for t in (survival_by_replication(survival), proportions_by_replication(by_replication),
+    pooled = estimates(survival)
+    tables = [t for t in (survival_by_replication(survival, pooled), proportions_by_replication(by_replication),
                           service_by_replication(events, resources)) if not t.empty]
-    per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival)
+    per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival, pooled)
     several_arms = per_replication["arm"].nunique() > 1
     return {
-        "survival": survival_table(survival),
+        "survival": survival_table(survival, pooled),
         "kpis": kpi_intervals(per_replication),
         "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
         "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],

@@ -86,6 +86,7 @@ def cox_hazard_ratios(durations, events, covariates: dict) -> dict[str, tuple[fl
 
 
 ENDPOINTS = {"OS": ("os_days", "os_event"), "EFS": ("efs_days", "efs_event")}
+SURVIVAL_YEARS = (1, 3, 5)
 COUNT_KEYS = ["replication", "arm", "metastatic", "endpoint", "years", "event"]
 
 
@@ -137,6 +138,45 @@ def select(counts: pd.DataFrame, arm: str, group: str, endpoint: str, replicatio
     return rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()
 
 
+GROUPS = ("all", "localized", "metastatic")
+
+
+def estimates(counts: pd.DataFrame) -> dict[tuple[str, str, str], tuple[int, list[dict]]]:
+    """Every curve of a count table, pooled over its replications, by (arm, group, endpoint) in the summary's
+    order (arms sorted, then GROUPS, then ENDPOINTS): its number of patients and `km_at` of its fit. Each
+    curve's rows are those `select` gives, from one pass over the table instead of one per curve."""
+    parts = dict(iter(counts.groupby(["arm", "endpoint"], sort=True)))
+    out = {}
+    for arm in sorted({arm for arm, _ in parts}):
+        for group in GROUPS:
+            for endpoint in ENDPOINTS:
+                part = parts.get((arm, endpoint), counts.iloc[:0])
+                if group != "all":
+                    part = part[part["metastatic"] == (group == "metastatic")]
+                rows = part.groupby(["years", "event"], sort=True)["count"].sum().reset_index()
+                out[(str(arm), group, endpoint)] = (int(rows["count"].sum()), survival_at(rows))
+    return out
+
+
+def survival_at(rows: pd.DataFrame, years=SURVIVAL_YEARS) -> list[dict]:
+    """`km_at(kaplan_meier_counts(rows), years)`, fitted only as far as the last of `years` (a 15-year curve
+    on its first 5 years, 3x faster): see `censored_after`."""
+    return km_at(kaplan_meier_counts(censored_after(rows, max(years))), years)
+
+
+def censored_after(rows: pd.DataFrame, year: float) -> pd.DataFrame:
+    """(years, event, count) rows whose times after `year` are one censored row at the last time, holding them
+    all. The numbers at risk up to `year`, so every estimate and interval there, stay exactly what they were
+    (integer counts, summed exactly), and so does the longest follow-up."""
+    times = rows["years"].to_numpy()
+    later = times > year
+    if later.sum() <= 1:
+        return rows
+    last = pd.DataFrame({"years": times[-1:], "event": np.zeros(1, dtype=rows["event"].dtype),
+                         "count": np.array([rows["count"].to_numpy()[later].sum()])})
+    return pd.concat([rows[~later], last], ignore_index=True)
+
+
 def kaplan_meier_counts(rows: pd.DataFrame, label: str | None = None) -> KaplanMeierFitter | None:
     """KM fit of aggregated rows (years, event, count); None when there are none."""
     if rows.empty:
@@ -145,9 +185,6 @@ def kaplan_meier_counts(rows: pd.DataFrame, label: str | None = None) -> KaplanM
         warnings.simplefilter("ignore", FutureWarning)
         return KaplanMeierFitter(alpha=0.05, label=label).fit(rows["years"], rows["event"].astype(bool),
                                                               weights=rows["count"])
-
-
-SURVIVAL_YEARS = (1, 3, 5)
 
 
 def km_at(kmf, years=SURVIVAL_YEARS) -> list[dict]:
