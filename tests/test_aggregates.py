@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import osteosim
 from osteosim.analysis import aggregates
@@ -65,3 +67,31 @@ def test_flow_conserves_patients(patients):
     assert links.loc[links["source"] == "Referred", "count"].sum() == len(patients)
     ends = links[links["target"].str.startswith(("Died", "Alive"))]["count"].sum()
     assert ends == len(patients)  # every patient ends dead of a cause or alive
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data(), n=st.integers(1, 300), dense=st.booleans())
+def test_counts_and_sums_on_integer_codes_are_pandas_group_bys(data, n, dense):
+    """counting.count and counting.sums (bincount into dense bins, or sort and count when the bins would be too
+    many) give what a pandas group-by gives: the same groups in the keys' order, the same counts and sums."""
+    import numpy as np
+    from unittest.mock import patch
+
+    from osteosim.analysis import counting
+
+    draw = lambda values: np.array(data.draw(st.lists(st.sampled_from(values), min_size=n, max_size=n)))  # noqa: E731
+    frame = pd.DataFrame({"arm": pd.Categorical(draw(["b", "a", "c"]), categories=["b", "a", "c"]),
+                          "week": draw([3, 4, 7, 9]), "flag": draw([False, True]),
+                          "days": draw([0.0, 1.5, 2.25]), "k": draw([0, 1, 2])})
+    keep = draw([False, True, True])
+    keys = {"arm": counting.categories(frame["arm"]), "week": counting.integers(frame["week"].to_numpy()),
+            "flag": counting.flag(frame["flag"].to_numpy())}
+    with patch.object(counting, "DENSE_LIMIT", counting.DENSE_LIMIT if dense else 0):
+        counted = counting.count(keys, keep)
+        summed = counting.sums(keys, {"days": frame["days"].to_numpy(), "k": frame["k"].to_numpy()})
+    plain = frame.assign(arm=frame["arm"].astype(str))
+    expected = plain[keep].groupby(["arm", "week", "flag"]).size().rename("count").reset_index()
+    order = lambda t: t.sort_values(["arm", "week", "flag"], ignore_index=True)  # noqa: E731 (count: codes' order)
+    pd.testing.assert_frame_equal(order(counted.astype({"arm": str})), order(expected), check_dtype=False)
+    totals = plain.groupby(["arm", "week", "flag"]).agg(patients=("k", "size"), days=("days", "sum"), k=("k", "sum"))
+    pd.testing.assert_frame_equal(summed.astype({"arm": str}), totals.reset_index(), check_dtype=False)

@@ -75,8 +75,8 @@ def mixed_radix(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
 def _combined(keys: dict[str, Key], mask: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
     """Each row's keys as one integer (`mixed_radix`), and the radices."""
     sizes = [max(len(key.values), 1) for key in keys.values()]
-    codes = [key.codes if mask is None else key.codes[mask] for key in keys.values()]
-    return mixed_radix(codes, sizes), sizes
+    combined = mixed_radix([key.codes for key in keys.values()], sizes)   # then one selection, not one per key
+    return (combined if mask is None else combined[mask]), sizes
 
 
 def _decoded(keys: dict[str, Key], sizes: list[int], seen: np.ndarray) -> dict[str, np.ndarray]:
@@ -112,10 +112,18 @@ def sums(keys: dict[str, Key], columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per distinct combination of the keys (sorted by them): the number of rows (`patients`) and the sum of
     each column; integer and boolean columns stay integers."""
     combined, sizes = _combined(keys, None)
-    seen, position, patients = np.unique(combined, return_inverse=True, return_counts=True)
+    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+    if total <= DENSE_LIMIT:      # a few (replication, arm) pairs: count into their bins, no sort
+        position, patients = combined, np.bincount(combined, minlength=total)
+        seen = np.flatnonzero(patients)
+        patients = patients[seen]
+    else:
+        seen, position, patients = np.unique(combined, return_inverse=True, return_counts=True)
     out = pd.DataFrame({**_decoded(keys, sizes, seen), "patients": patients.astype(np.int64)})
     for name, values in columns.items():
         values = np.asarray(values)
-        total = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen))
-        out[name] = total.astype(np.int64) if values.dtype.kind in "biu" else total
+        summed = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen) if total > DENSE_LIMIT
+                             else total)
+        summed = summed if total > DENSE_LIMIT else summed[seen]
+        out[name] = summed.astype(np.int64) if values.dtype.kind in "biu" else summed
     return out.sort_values(list(keys), kind="stable", ignore_index=True)
