@@ -21,8 +21,8 @@ def survival_by_replication(counts: pd.DataFrame, pooled: dict | None = None) ->
     """KM survival (%) at 1/3/5 years for every replication × arm × group × endpoint: the KPI table.
     `pooled`, the table's `survival.estimates` if already made, are one replication's when there is one."""
     rows = []
+    single = pooled is not None and counts["replication"].nunique() == 1
     for replication, part in counts.groupby("replication", sort=True):
-        single = pooled is not None and counts["replication"].nunique() == 1
         for (arm, group, endpoint), (_, at) in (pooled if single else estimates(part)).items():
             for row in at:
                 if row["estimate"] is not None:

@@ -12,6 +12,7 @@ import pandas as pd
 from osteosim.analysis.service import utilisation, wait_times
 from osteosim.analysis.survival import estimates, rounded_or_none, survival_counts
 
+
 def survival_table(counts: pd.DataFrame, pooled: dict | None = None) -> list[dict]:
     """OS and EFS at 1/3/5 years by arm, for all patients and by metastatic status (from survival counts;
     `pooled`, their `survival.estimates`, if already made)."""
