@@ -1,10 +1,11 @@
 """Analyses of the result tables shared by the summary and the dashboard (never simulator internals)."""
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
-from osteosim.model.population import DAYS_PER_YEAR
+from osteosim.model.population import DAYS_PER_YEAR   # (importing osteosim.model sets Numba's cache folder)
 
 RUN_KEYS = ["replication", "arm"]
 QUEUE_KEYS = ["replication", "arm", "patient_id", "resource"]
@@ -112,17 +113,40 @@ def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
 def log_order(replication: np.ndarray, arm: np.ndarray, resource: np.ndarray, day: np.ndarray) -> np.ndarray:
     """np.lexsort((day, resource, arm, replication)) of a resource log. A log is written in time order, so each
     resource's rows of a run are already in day order: a stable sort on (replication, arm, resource) alone
-    gives the same order, and on one small integer it is a radix sort (0.13 s against lexsort's 0.59 s for 5
-    million rows). Checked, and the full sort is taken when days are not in order."""
-    from osteosim.analysis import counting
+    gives the same order, and as a counting sort on their combined code it is one compiled pass (5 million rows:
+    0.05 s, against 1.2 s for NumPy's radix sort with its passes over the codes on a 2-core Xeon, and lexsort's
+    0.6 s on a faster machine). Checked in the same pass; the full sort is taken when days are not in order."""
+    if len(day) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order, in_day_order = _grouped_in_order(np.asarray(replication, dtype=np.int64), np.asarray(arm, dtype=np.int64),
+                                            np.asarray(resource, dtype=np.int64), np.asarray(day, dtype=np.float64))
+    return order if in_day_order else np.lexsort((day, resource, arm, replication))
 
-    codes = [counting.integers(replication).codes, arm, resource]
-    group = counting.mixed_radix(codes, [int(c.max()) + 1 for c in codes])
-    order = np.argsort(group.astype(np.int16) if group.max() < np.iinfo(np.int16).max else group, kind="stable")
-    grouped, days = group[order], day[order]
-    if np.all((days[1:] >= days[:-1]) | (grouped[1:] != grouped[:-1])):
-        return order
-    return np.lexsort((day, resource, arm, replication))
+
+@nb.njit(cache=True, nogil=True)
+def _grouped_in_order(replication, arm, resource, day):
+    """The stable order of rows by (replication, arm, resource) (a counting sort on their combined code), and
+    whether each group's days come in order (a NaN day counts as not: the full sort then decides)."""
+    low = replication.min()
+    arms, resources = arm.max() + 1, resource.max() + 1
+    groups = (replication.max() - low + 1) * arms * resources
+    group = ((replication - low) * arms + arm) * resources + resource
+    start = np.zeros(groups + 1, dtype=np.int64)
+    for g in group:
+        start[g + 1] += 1
+    for g in range(groups):
+        start[g + 1] += start[g]
+    order = np.empty(len(group), dtype=np.int64)
+    last = np.full(groups, -np.inf)
+    in_day_order = True
+    for i in range(len(group)):
+        g = group[i]
+        order[start[g]] = i
+        start[g] += 1
+        if not day[i] >= last[g]:
+            in_day_order = False
+        last[g] = day[i]
+    return order, in_day_order
 
 
 def taken(frame: pd.DataFrame, order: np.ndarray, **columns: np.ndarray) -> pd.DataFrame:
