@@ -69,11 +69,19 @@ def test_a_curve_fitted_to_its_last_reported_year_gives_the_whole_fits_estimates
 
 
 def test_summary_estimates_are_the_same_from_one_pass_and_per_curve_selection():
-    """survival.estimates takes every curve's rows from one group-by; `select` picks each curve on its own."""
+    """survival.estimates takes every curve's rows from one group-by; here each curve is picked on its own."""
     p = pd.concat([raw_patients(2000, 3), raw_patients(1500, 4).assign(arm="b", replication=1)], ignore_index=True)
     counts = survival_counts(p)
     table = survival.estimates(counts)
     assert len(table) == 2 * 3 * 2
     for (arm, group, endpoint), (n, at) in table.items():
-        rows = survival.select(counts, arm, group, endpoint)
+        rows = _one_curve(counts, arm, group, endpoint)
         assert n == int(rows["count"].sum()) and at == survival.km_at(kaplan_meier_counts(rows))
+
+
+def _one_curve(counts: pd.DataFrame, arm: str, group: str, endpoint: str) -> pd.DataFrame:
+    """The (years, event, count) rows of one curve, filtered out of the count table on their own."""
+    rows = counts[(counts["arm"] == arm) & (counts["endpoint"] == endpoint)]
+    if group != "all":
+        rows = rows[rows["metastatic"] == (group == "metastatic")]
+    return rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()

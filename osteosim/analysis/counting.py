@@ -102,6 +102,19 @@ def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
     return pd.DataFrame({**_decoded(keys, sizes, seen), "count": counts.astype(np.int64)})
 
 
+def _distinct(combined: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(combined, return_inverse=True, return_counts=True), counted into dense bins when the radices
+    leave few enough of them (a few (replication, arm) pairs: no sort)."""
+    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+    if total > DENSE_LIMIT:
+        return np.unique(combined, return_inverse=True, return_counts=True)
+    counts = np.bincount(combined, minlength=total)
+    seen = np.flatnonzero(counts)
+    rank = np.zeros(total, dtype=np.int64)
+    rank[seen] = np.arange(len(seen))
+    return seen, rank[combined], counts[seen]
+
+
 def merged_labels(codes: np.ndarray, values: np.ndarray) -> Key:
     """A key whose values may repeat (two codes meaning the same text) with each value once."""
     unique, inverse = np.unique(np.asarray(values, dtype=str), return_inverse=True)
@@ -112,18 +125,10 @@ def sums(keys: dict[str, Key], columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per distinct combination of the keys (sorted by them): the number of rows (`patients`) and the sum of
     each column; integer and boolean columns stay integers."""
     combined, sizes = _combined(keys, None)
-    total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
-    if total <= DENSE_LIMIT:      # a few (replication, arm) pairs: count into their bins, no sort
-        position, patients = combined, np.bincount(combined, minlength=total)
-        seen = np.flatnonzero(patients)
-        patients = patients[seen]
-    else:
-        seen, position, patients = np.unique(combined, return_inverse=True, return_counts=True)
+    seen, position, patients = _distinct(combined, sizes)
     out = pd.DataFrame({**_decoded(keys, sizes, seen), "patients": patients.astype(np.int64)})
     for name, values in columns.items():
         values = np.asarray(values)
-        summed = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen) if total > DENSE_LIMIT
-                             else total)
-        summed = summed if total > DENSE_LIMIT else summed[seen]
-        out[name] = summed.astype(np.int64) if values.dtype.kind in "biu" else summed
+        total = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen))
+        out[name] = total.astype(np.int64) if values.dtype.kind in "biu" else total
     return out.sort_values(list(keys), kind="stable", ignore_index=True)

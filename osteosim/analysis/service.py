@@ -113,9 +113,10 @@ def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
 def log_order(replication: np.ndarray, arm: np.ndarray, resource: np.ndarray, day: np.ndarray) -> np.ndarray:
     """np.lexsort((day, resource, arm, replication)) of a resource log. A log is written in time order, so each
     resource's rows of a run are already in day order: a stable sort on (replication, arm, resource) alone
-    gives the same order, and as a counting sort on their combined code it is one compiled pass (5 million rows:
-    0.05 s, against 1.2 s for NumPy's radix sort with its passes over the codes on a 2-core Xeon, and lexsort's
-    0.6 s on a faster machine). Checked in the same pass; the full sort is taken when days are not in order."""
+    gives the same order, and as a counting sort on their combined code (`counting.mixed_radix`'s code, made
+    inside the pass) it is one compiled pass: 5.1 million rows in 0.09 s, against 0.91 s for NumPy's radix sort
+    and its passes over the codes (2-core Xeon). Checked in the same pass; the full sort is taken when days are
+    not in order."""
     if len(day) == 0:
         return np.zeros(0, dtype=np.int64)
     order, in_day_order = _grouped_in_order(np.asarray(replication, dtype=np.int64), np.asarray(arm, dtype=np.int64),

@@ -128,23 +128,13 @@ def merge_counts(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True).groupby(COUNT_KEYS, sort=True)["count"].sum().reset_index()
 
 
-def select(counts: pd.DataFrame, arm: str, group: str, endpoint: str, replication: int | None = None) -> pd.DataFrame:
-    """Counts of one curve: group is 'all', 'localized' or 'metastatic'; all replications pooled unless one is named."""
-    rows = counts[(counts["arm"] == arm) & (counts["endpoint"] == endpoint)]
-    if replication is not None:
-        rows = rows[rows["replication"] == replication]
-    if group != "all":
-        rows = rows[rows["metastatic"] == (group == "metastatic")]
-    return rows.groupby(["years", "event"], sort=True)["count"].sum().reset_index()
-
-
 GROUPS = ("all", "localized", "metastatic")
 
 
 def estimates(counts: pd.DataFrame) -> dict[tuple[str, str, str], tuple[int, list[dict]]]:
     """Every curve of a count table, pooled over its replications, by (arm, group, endpoint) in the summary's
-    order (arms sorted, then GROUPS, then ENDPOINTS): its number of patients and `km_at` of its fit. Each
-    curve's rows are those `select` gives, from one pass over the table instead of one per curve."""
+    order (arms sorted, then GROUPS, then ENDPOINTS): its number of patients and `km_at` of its fit. Every
+    curve's (years, event, count) rows come from one group-by of the table, not from filtering it per curve."""
     parts = dict(iter(counts.groupby(["arm", "endpoint"], sort=True)))
     out = {}
     for arm in sorted({arm for arm, _ in parts}):
