@@ -59,13 +59,38 @@ def test_a_curve_fitted_to_its_last_reported_year_gives_the_whole_fits_estimates
     whole = kaplan_meier_counts(rows)
     with patch.object(survival, "rounded_or_none", lambda x: x):
         assert survival.survival_at(rows) == survival.km_at(whole)
-    cut, ci = kaplan_meier_counts(survival.censored_after(rows, 5.0)), whole.confidence_interval_survival_function_
-    cut_ci = cut.confidence_interval_survival_function_
-    assert cut.timeline.max() == whole.timeline.max()
+    cut = kaplan_meier_counts(survival.censored_after(rows, 5.0))
+    assert cut.years[-1] == whole.years[-1]
     for years in survival.SURVIVAL_YEARS:      # what km_at reads, unrounded
-        if whole.timeline.max() >= years:
-            assert cut.survival_function_at_times(years).iloc[0] == whole.survival_function_at_times(years).iloc[0]
-            assert (cut_ci[cut_ci.index <= years].iloc[-1].to_numpy() == ci[ci.index <= years].iloc[-1].to_numpy()).all()
+        if whole.years[-1] >= years:
+            i, j = cut.row(years), whole.row(years)
+            assert (cut.estimate[i], cut.ci_low[i], cut.ci_high[i]) == (whole.estimate[j], whole.ci_low[j],
+                                                                        whole.ci_high[j])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.booleans(), st.integers(1, 40)), min_size=1, max_size=60))
+def test_the_kaplan_meier_fit_is_lifelines_to_the_last_digit(rows):
+    """Counted rows, in any order and with repeats (an event at time 0 included), give lifelines' weighted
+    fit: the same timeline, numbers at risk, estimates, interval bounds and median, as floats, not roughly."""
+    frame = pd.DataFrame({"years": [r[0] / 8 for r in rows], "event": [r[1] for r in rows],
+                          "count": [r[2] for r in rows]})
+    ours = kaplan_meier_counts(frame)
+    theirs = KaplanMeierFitter(alpha=0.05).fit(frame["years"], frame["event"], weights=frame["count"])
+    ci = theirs.confidence_interval_survival_function_
+    assert np.array_equal(ours.years, theirs.timeline)
+    assert np.array_equal(ours.at_risk, theirs.event_table["at_risk"].to_numpy())
+    assert np.array_equal(ours.estimate, theirs.survival_function_.iloc[:, 0].to_numpy())
+    assert np.array_equal(ours.ci_low, ci.iloc[:, 0].to_numpy()) and np.array_equal(ours.ci_high, ci.iloc[:, 1].to_numpy())
+    assert ours.median() == theirs.median_survival_time_
+    for years in (0.0, 0.3, 1.0, 3.0, 5.0, 7.5, 100.0):
+        assert ours.at(years) == theirs.survival_function_at_times(years).iloc[0]
+
+
+def test_the_interval_uses_lifelines_normal_quantile():
+    from scipy.stats import norm
+
+    assert survival.Z_95 == norm.ppf(0.975)
 
 
 def test_summary_estimates_are_the_same_from_one_pass_and_per_curve_selection():

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 from osteosim.analysis.survival import ENDPOINTS, cox_hazard_ratio, estimates
 
@@ -93,7 +93,7 @@ def _t_interval(values: np.ndarray) -> tuple[float, float | None, float | None]:
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, None, None
-    half = float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
+    half = float(stdtrit(len(values) - 1, 0.975) * np.std(values, ddof=1) / math.sqrt(len(values)))
     return mean, mean - half, mean + half
 
 

@@ -1,8 +1,8 @@
 """The run summary (summary.json): survival with 95% CIs, waits, utilisation, counts, provenance.
 
 Computed from the result tables only, so it can be rebuilt from a results folder.
-Kaplan–Meier estimates and their confidence intervals come from lifelines (log(-log)
-Greenwood intervals), pooling patients over replications.
+Kaplan–Meier estimates and their confidence intervals (log(-log) Greenwood intervals, as
+lifelines computes them: `analysis.survival`) pool patients over replications.
 """
 from __future__ import annotations
 

@@ -27,16 +27,14 @@ def _days(x) -> np.ndarray:
 
 
 def _survival_pct(days, event, years: float) -> float:
-    kmf = kaplan_meier(np.asarray(days, float), np.asarray(event, bool))
-    if kmf is None:
-        return float("nan")
-    return 100.0 * float(kmf.survival_function_at_times(years).iloc[0])
+    km = kaplan_meier(np.asarray(days, float), np.asarray(event, bool))
+    return float("nan") if km is None else 100.0 * km.at(years)
 
 
 def _median_months(days, event) -> float:
     """Kaplan-Meier median (months) of times in days."""
-    kmf = kaplan_meier(np.asarray(days, float), np.asarray(event, bool))
-    return float("nan") if kmf is None else float(kmf.median_survival_time_) * 12.0
+    km = kaplan_meier(np.asarray(days, float), np.asarray(event, bool))
+    return float("nan") if km is None else km.median() * 12.0
 
 
 def _efs_from_surgery_pct(p: pd.DataFrame, years: float) -> float:
