@@ -27,6 +27,7 @@ from osteosim.engines.des.servers import S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
 
 INF = math.inf
+_DAY, _ARRIVAL_DAY, _ROSTER_DAY, _N_ENDS = S.day, S.arrival_day, S.roster_day, S.n_ends   # read per call
 
 
 def weekday(day: float) -> int:
@@ -114,8 +115,9 @@ class RosteredResource:
         st = self.st
         if request.triggered:
             st[S.in_use] -= 1
-            self._make_room()
-            servers.serve(st, self.ends, self.queue, self.bg, self.started)
+            if st[S.q_len]:      # someone waits for the server this frees
+                self._make_room()
+                servers.serve(st, self.ends, self.queue, self.bg, self.started)
         else:
             self._leave_queue(request.token)
         if logged:
@@ -126,7 +128,18 @@ class RosteredResource:
 
     # --- the resource's own time ----------------------------------------------------------------
     def advance(self, until: float) -> None:
-        """Run background demand and roster changes up to and including `until`, in time order."""
+        """Run background demand and roster changes up to and including `until`, in time order.
+
+        When nothing falls due by then (no background arrival or end, no roster change: every call on an
+        unconstrained resource, a third on the default service) only the clock moves, here: the compiled
+        call would do the same (and no request of ours can have started since the last call)."""
+        st = self.st
+        if until < st[_ARRIVAL_DAY] and until < st[_ROSTER_DAY] and (st[_N_ENDS] == 0.0 or until < self.ends[0]):
+            if until > st[_DAY]:
+                st[_DAY] = until
+            if self.events is not None:
+                self._flush_background()
+            return
         seed, stream, gap, hold, horizon = self.draws
         while servers.advance(self.st, self.ends, self.queue, self.roster, self.rows, self.bg, self.started, until,
                               seed, stream, gap, hold, horizon) == servers.FULL:
