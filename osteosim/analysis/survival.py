@@ -109,10 +109,68 @@ TIED_SHARE = 0.5   # fewer distinct times than this share of the rows: lifelines
 def cox_hazard_ratio(durations, events, treated) -> tuple[float, float, float]:
     """Cox hazard ratio of `treated` (0/1) with its 95% CI; NaNs when not estimable (e.g. no events).
 
-    The one Cox fit of the project (`cox_hazard_ratios` with one covariate): arms against their
-    reference, simulated trials, and the calibration's trial targets all call it.
+    Arms against their reference, simulated trials and the calibration's trial targets all call it.
+    With events in both groups it is `two_group_cox` (the same Efron estimate as lifelines' fit, to
+    about 1e-8, in a fraction of a millisecond instead of 50 ms); otherwise the estimate runs off to
+    0 or infinity, and what is reported is lifelines' (`cox_hazard_ratios`).
     """
-    return cox_hazard_ratios(durations, events, {"treated": treated})["treated"]
+    fitted = two_group_cox(durations, events, treated)
+    return fitted if fitted is not None else cox_hazard_ratios(durations, events, {"treated": treated})["treated"]
+
+
+MAX_LOG_HAZARD_RATIO = 50.0   # beyond a hazard ratio of e^50 (or its inverse) there is no estimate to report
+
+
+def two_group_cox(durations, events, treated, tolerance: float = 1e-12, max_steps: int = 60):
+    """The Cox proportional-hazards fit of one 0/1 covariate with Efron's handling of tied times: the hazard
+    ratio and its 95% Wald interval, from Newton steps on the partial likelihood written in the numbers at
+    risk and the events of each group at each event time. None when a group has no event (no finite
+    estimate) or the steps do not settle.
+
+    At an event time with n0, n1 at risk and d0, d1 events (d = d0 + d1) and r = exp(beta), Efron's l-th
+    of the d tied terms (l = 0..d-1, f = l/d) has A0 = n0 + n1 r - f (d0 + d1 r) and A1 = n1 r - f d1 r:
+    the score is the sum of d1 - A1/A0 over terms, the information the sum of A1/A0 (1 - A1/A0)."""
+    t = np.asarray(durations, dtype=np.float64)
+    e = np.asarray(events).astype(bool)
+    x = np.asarray(treated).astype(bool)
+    if not (e & x).any() or not (e & ~x).any():
+        return None
+    order = np.argsort(t, kind="stable")
+    t, e, x = t[order], e[order], x[order]
+    times = np.unique(t[e])
+    n1 = x.sum() - np.searchsorted(t[x], times, side="left")          # at risk: time >= the event time
+    n0 = (~x).sum() - np.searchsorted(t[~x], times, side="left")
+    where = np.searchsorted(times, t[e])
+    d1 = np.bincount(where, weights=x[e], minlength=len(times))
+    d0 = np.bincount(where, weights=~x[e], minlength=len(times))
+    d = (d0 + d1).astype(np.int64)
+    term = np.repeat(np.arange(len(times)), d)                          # one row per tied term
+    f = (np.arange(len(term)) - np.repeat(np.cumsum(d) - d, d)) / d[term]
+    n0, n1, d0, d1 = n0[term], n1[term], d0[term], d1[term]
+    events_treated = float(np.sum(x & e))
+
+    def score_information(beta):
+        r = math.exp(beta)
+        a1 = n1 * r - f * d1 * r
+        share = a1 / (n0 + n1 * r - f * (d0 + d1 * r))
+        return events_treated - share.sum(), (share * (1.0 - share)).sum()
+
+    beta = 0.0
+    for _ in range(max_steps):
+        score, information = score_information(beta)
+        if not (information > 0 and np.isfinite(score)):
+            return None
+        step = min(1.0, max(-1.0, score / information))     # at most a factor e a step, far from the estimate
+        beta += step
+        if abs(beta) > MAX_LOG_HAZARD_RATIO:
+            return None      # running off: the partial likelihood has no maximum
+        if abs(step) < tolerance * max(1.0, abs(beta)):
+            _, information = score_information(beta)
+            half = Z_95 / math.sqrt(information)
+            if abs(beta) + half > MAX_LOG_HAZARD_RATIO:
+                return None
+            return math.exp(beta), math.exp(beta - half), math.exp(beta + half)
+    return None
 
 
 def cox_hazard_ratios(durations, events, covariates: dict) -> dict[str, tuple[float, float, float]]:
