@@ -391,6 +391,31 @@ def service_marginal() -> dict:
                                        "targets": {"default_run_seconds": 4.0, "per_replication_seconds": 0.5}})
 
 
+# what any run of this stack imports before it can do anything: the floor a small run's start is measured against
+STACK_IMPORTS = "import numpy, pandas, pyarrow.parquet, numba, hydra, omegaconf, plotly.graph_objects, simpy, scipy.special"
+SMALL_RUN = ["cohort=trial", "cohort.n_patients=200"]
+
+
+def startup() -> dict:
+    """A warm run of a small configuration (200 trial patients, dashboard included, the kernels in the Numba
+    cache), from the command line, against importing the libraries it stands on, in fresh processes (best of 3)."""
+    def floor() -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", STACK_IMPORTS], check=True, cwd=ROOT)
+        return time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _cli_seconds(SMALL_RUN, Path(tmp) / "warm")
+        run = min(_cli_seconds(SMALL_RUN, Path(tmp) / f"run{k}")[0] for k in range(3))
+        quiet = min(_cli_seconds([*SMALL_RUN, "output.dashboard=false"], Path(tmp) / f"quiet{k}")[0] for k in range(3))
+    stack = min(floor() for _ in range(3))
+    print(f"small run, warm: {run:.2f} s with the dashboard, {quiet:.2f} s without (target well under 2 s: "
+          f"{'met' if run < 2 else 'MISSED'}); importing the stack alone {stack:.2f} s: the run is {run / stack:.2f}x it")
+    return record("startup", {"run_seconds": run, "no_dashboard_seconds": quiet, "stack_import_seconds": stack,
+                              "run_over_stack_imports": run / stack, "stack_imports": STACK_IMPORTS,
+                              "overrides": SMALL_RUN, "target_seconds": 2.0})
+
+
 REPLICATIONS = 32   # enough work (~15 s) that starting the worker processes (~1.5 s) does not dominate
 
 
@@ -471,7 +496,7 @@ def main() -> None:
              "des_vs_python_kernels": des_vs_python_kernels, "des_background": des_background,
              "des_per_event": des_per_event, "cohort_pathways_vs_commits": cohort_pathways_vs_commits,
              "scaling": lambda: scaling(args.quick), "cohort_marginal": cohort_marginal,
-             "service_marginal": service_marginal,
+             "service_marginal": service_marginal, "startup": startup,
              "workers": workers, "psa": psa}
     print(f"machine: {describe()}")
     for name, bench in suite.items():
