@@ -196,7 +196,8 @@ def cox_hazard_ratios(durations, events, covariates: dict) -> dict[str, tuple[fl
         return {name: nan for name in covariates}
     out = {}
     for name in covariates:
-        low, high = np.exp(fit.confidence_intervals_.loc[name].to_numpy())
+        with np.errstate(over="ignore"):    # no maximum (a group without events): the bound is infinite
+            low, high = np.exp(fit.confidence_intervals_.loc[name].to_numpy())
         out[name] = (float(np.exp(fit.params_[name])), float(low), float(high))
     return out
 
