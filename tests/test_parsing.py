@@ -1,5 +1,6 @@
-"""Each conf file's YAML is parsed once per process (osteosim.config.parsing): the compositions are
-the same as without the cache, and a file whose text changes is parsed again."""
+"""Each conf file's YAML is parsed once per process (osteosim.config.parsing) and each set of group choices
+composed once (osteosim.config.bases): the compositions are Hydra's own, and a file whose text changes is
+read again."""
 import shutil
 
 from omegaconf import OmegaConf
@@ -23,6 +24,57 @@ def test_a_changed_file_is_parsed_again(tmp_path):
     assert OmegaConf.to_container(parsing.load(path)) == {"a": 1, "b": [1, 2]}
     path.write_text("a: 2\n")
     assert OmegaConf.to_container(parsing.load(path)) == {"a": 2}
+
+
+# ------------------------------------------------------------------ each set of group choices composed once (osteosim.config.bases)
+# group choices with values on top, repeated; values Hydra refuses (type, unknown key, range), group options it
+# cannot find, and overrides that are not plain values (added, deleted, a sweep, a dict): each must give what
+# Hydra's own composition gives, the configuration or the same error
+REUSE = [["cohort=trial", "cohort.n_patients=40", "seed=3"], ["cohort=trial", "cohort.n_patients=41", "seed=3"],
+         ["seed=2", "arm=mifamurtide", "cohort.metastatic_fraction=0.3"], ["arm=mifamurtide", "arms=[baseline,mapie]"],
+         ["scenario=theatre_plus", "seed=4"], ["resources.chemo_bed.roster=[1,2,3,4,5,6,7]"], ["seed=1", "seed=2"],
+         ["seed=abc"], ["nokey=1"], ["cohort.nokey=1"], ["cohort.metastatic_fraction=1.5"], ["arm=nonexistent"],
+         ["seed=1,2"], ["+foo=1"], ["~seed"], ["cohort={n_patients: 5}"], ["cohort=trial", "cohort=relapsed"]]
+
+
+def _outcome(make, overrides):
+    try:
+        return repr(make(overrides))
+    except Exception as error:  # noqa: BLE001 - the error is what is compared
+        return f"{type(error).__name__}: {error}"
+
+
+def _hydra_alone(overrides):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from osteosim.config import CONF_DIR, schema, to_config
+
+    schema.register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return to_config(hydra_compose(config_name="config", overrides=list(overrides)))
+
+
+def test_compositions_reusing_group_choices_are_hydras_own():
+    hydras = [_outcome(_hydra_alone, overrides) for overrides in REUSE]
+    for overrides, expected in [*zip(REUSE, hydras), *zip(REUSE, hydras)]:   # the second pass reuses group choices
+        assert _outcome(compose, overrides) == expected, overrides
+
+
+def test_a_conf_file_changed_on_disk_is_composed_again(tmp_path):
+    from hydra import initialize_config_dir
+
+    from osteosim.config import CONF_DIR, bases, schema
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    schema.register()
+    default = compose(["cohort=trial"]).cohort.n_patients
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        assert bases.composed(["cohort=trial", "seed=1"], conf).cohort.n_patients == default
+        text = (conf / "cohort" / "trial.yaml").read_text()
+        (conf / "cohort" / "trial.yaml").write_text(text.replace("n_patients:", f"n_patients: {default + 1} #", 1))
+        assert bases.composed(["cohort=trial", "seed=1"], conf).cohort.n_patients == default + 1
 
 
 # ------------------------------------------------------------------ one composition per command (osteosim.cli.composition)

@@ -96,8 +96,9 @@ def group_options(group: str) -> list[str]:
 def compose(overrides: Sequence[str] = ()) -> Config:
     """Compose conf/ with command-line style overrides, as the CLI does, and validate it.
     hydra.* overrides are refused: composing runs no Hydra job, so they could only mislead."""
-    from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+
+    from osteosim.config.bases import composed
 
     for override in overrides:
         if str(override).lstrip("+~").startswith(("hydra.", "hydra/", "hydra=")):
@@ -105,5 +106,5 @@ def compose(overrides: Sequence[str] = ()) -> Config:
             raise ConfigError(f"{key}: hydra keys have no effect here (only the osteosim command runs Hydra)")
     schema.register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        cfg = composed(list(overrides), CONF_DIR)   # each set of group choices composed once
     return to_config(cfg)
