@@ -187,6 +187,31 @@ def test_log_order_is_the_sort_by_run_resource_and_day(rows, in_time_order):
     assert np.array_equal(log_order(replication, arm, resource, day), expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["a", "b"]), st.sampled_from(["mri", "lab", "ct"]),
+                          st.one_of(st.integers(0, 30).map(float), st.just(float("nan")))), min_size=1, max_size=50),
+       st.booleans())
+def test_each_change_point_holds_until_its_resources_next_or_the_runs_last(rows, in_time_order):
+    """with_durations against its definition written with pandas: rows sorted by (replication, arm, resource,
+    day), each holding until the next row of its resource, the last until the run's last change point (a NaN
+    day, never written by the engine, propagates as a maximum does)."""
+    from osteosim.analysis.service import with_durations
+
+    log = pd.DataFrame(rows, columns=["replication", "arm", "resource", "day"]).astype(
+        {"arm": "category", "resource": "category"}).assign(in_use=1, capacity=2.0, queue_length=0)
+    if in_time_order:
+        log = log.sort_values("day", kind="stable")
+    expected = log.sort_values(["replication", "arm", "resource", "day"], kind="stable")
+    following = expected.groupby(["replication", "arm", "resource"], observed=True)["day"].shift(-1)
+    with np.errstate(invalid="ignore"):
+        run_end = expected.groupby(["replication", "arm"], observed=True)["day"].transform(
+            lambda days: np.maximum.reduce(days.to_numpy()))
+    duration = following.where(following.notna(), run_end) - expected["day"]
+    ours = with_durations(log)
+    assert ours.index.equals(expected.index)
+    assert np.array_equal(ours["duration"].to_numpy(), duration.to_numpy(), equal_nan=True)
+
+
 def test_utilisation_by_replication_is_each_replications_own():
     resources = pd.DataFrame({
         "replication": [0, 0, 1, 1, 0, 1], "arm": "a", "resource": ["mri", "mri", "mri", "mri", "lab", "lab"],

@@ -94,20 +94,34 @@ def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
     if "duration" in resources.columns or resources.empty:
         return resources
 
-    replication = resources["replication"].to_numpy()
-    arm = counting.categories(resources["arm"]).codes
-    resource = counting.categories(resources["resource"]).codes
+    replication = np.asarray(resources["replication"].to_numpy(), dtype=np.int64)
+    arm = np.asarray(counting.categories(resources["arm"]).codes, dtype=np.int64)
+    resource = np.asarray(counting.categories(resources["resource"]).codes, dtype=np.int64)
     day = resources["day"].to_numpy(dtype=np.float64)
     order = log_order(replication, arm, resource, day)
-    replication, arm, resource, day = replication[order], arm[order], resource[order], day[order]
-    same_run = (replication[1:] == replication[:-1]) & (arm[1:] == arm[:-1])
-    same_resource = same_run & (resource[1:] == resource[:-1])
-    run_id = np.concatenate([[0], np.cumsum(~same_run)]) if len(day) else np.zeros(0, dtype=np.int64)
-    run_end = np.full(int(run_id[-1]) + 1 if len(day) else 0, -np.inf)
-    np.maximum.at(run_end, run_id, day)
-    following = np.append(np.where(same_resource, day[1:], np.nan), np.nan) if len(day) else day
-    ends = np.where(np.isnan(following), run_end[run_id], following)
-    return taken(resources, order, duration=ends - day)
+    return taken(resources, order, duration=_durations(order, replication, arm, resource, day))
+
+
+@nb.njit(cache=True, nogil=True)
+def _durations(order, replication, arm, resource, day):
+    """How long each row holds, in `order` (rows grouped by run and resource, days in order): until the next
+    row of its resource, else until the run's last change point (NaN days propagate as np.maximum's do). One
+    compiled pass where NumPy made a dozen over 5 million rows (0.9 s for 8 default replications)."""
+    n = len(order)
+    out = np.empty(n)
+    k = 0
+    while k < n:
+        start, first = k, order[k]
+        end = -np.inf                   # the run's last change point
+        while k < n and replication[order[k]] == replication[first] and arm[order[k]] == arm[first]:
+            d = day[order[k]]
+            end = np.nan if (np.isnan(end) or np.isnan(d)) else max(end, d)
+            k += 1
+        for q in range(start, k):
+            i = order[q]
+            following = day[order[q + 1]] if q + 1 < k and resource[order[q + 1]] == resource[i] else np.nan
+            out[q] = (end if np.isnan(following) else following) - day[i]
+    return out
 
 
 def log_order(replication: np.ndarray, arm: np.ndarray, resource: np.ndarray, day: np.ndarray) -> np.ndarray:
