@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from osteosim.analysis.service import taken, utilisation, wait_times
+from osteosim.analysis.service import utilisation, wait_times
 from osteosim.analysis.survival import estimates, rounded_or_none, survival_counts
 
 
@@ -144,12 +144,7 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
 
 
 def _after(table: pd.DataFrame, day: float) -> pd.DataFrame:
-    """The rows from `day` on, taken column by column (`service.taken`): a boolean mask over the 5 million rows
-    of 8 replications' resource log copied them at half the speed (0.28 against 0.14 s, 0.74 against 0.12 s
-    the first time in a process)."""
-    if table.empty or day <= 0:
-        return table
-    return taken(table, np.flatnonzero(table["day"].to_numpy() >= day))
+    return table if table.empty or day <= 0 else table[table["day"] >= day]
 
 
 def summarise_patients(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,
