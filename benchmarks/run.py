@@ -34,7 +34,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 # over 200): the benchmarks enrol them faster, which changes arrival days only
 ACCRUAL = "cohort.accrual_per_year=100000"
 TARGETS = {"cohort_per_core": 1_000_000, "des_per_core": 5_000, "peak_gib_10m": 2.0, "two_worker_speedup": 1.7,
-           "psa_minutes": 10.0, "psa_peak_gib": 2.0}
+           "psa_minutes": 10.0, "psa_peak_gib": 2.0,
+           "startup_seconds": 1.5}   # issue 14: a small run "well under 2 s", read as under 1.5
 
 
 def best_of(repeats: int, run) -> float:
@@ -409,11 +410,12 @@ def startup() -> dict:
         run = min(_cli_seconds(SMALL_RUN, Path(tmp) / f"run{k}")[0] for k in range(3))
         quiet = min(_cli_seconds([*SMALL_RUN, "output.dashboard=false"], Path(tmp) / f"quiet{k}")[0] for k in range(3))
     stack = min(floor() for _ in range(3))
-    print(f"small run, warm: {run:.2f} s with the dashboard, {quiet:.2f} s without (target well under 2 s: "
-          f"{'met' if run < 2 else 'MISSED'}); importing the stack alone {stack:.2f} s: the run is {run / stack:.2f}x it")
+    print(f"small run, warm: {run:.2f} s with the dashboard, {quiet:.2f} s without "
+          f"({against_target(run, TARGETS['startup_seconds'], higher_is_better=False)}); "
+          f"importing the stack alone {stack:.2f} s: the run is {run / stack:.2f}x it")
     return record("startup", {"run_seconds": run, "no_dashboard_seconds": quiet, "stack_import_seconds": stack,
                               "run_over_stack_imports": run / stack, "stack_imports": STACK_IMPORTS,
-                              "overrides": SMALL_RUN, "target_seconds": 2.0})
+                              "overrides": SMALL_RUN, "target_seconds": TARGETS["startup_seconds"]})
 
 
 REPLICATIONS = 32   # enough work (~15 s) that starting the worker processes (~1.5 s) does not dominate

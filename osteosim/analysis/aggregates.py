@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from osteosim.analysis import counting
-from osteosim.analysis.survival import ENDPOINTS, years_key
+from osteosim.analysis.survival import ENDPOINTS, Z_95, years_key
 
 RESOLUTION_DAYS = 1.0
 SUBGROUP_KEYS = ["arm", "subgroup", "level", "endpoint", "years", "event"]
@@ -28,7 +28,6 @@ COLUMNS = ["arm", "met_status", "good_response", "csr", "diagnosis_day", "chemo_
            "death_day", "followup_end_day", "palliative_referral_day", "place_of_death",
            "heart_failure_day", "hearing_loss_day", "kidney_damage_day", "prosthesis_failure_day"]
 CENSORED = ""
-Z_95 = 1.959963984540054   # standard normal 97.5% quantile: two-sided 95% intervals
 # Sankey stages in pathway order; a patient passes through those whose day column is set
 FLOW_STAGES = [("Referred", None), ("Diagnosed", "diagnosis_day"), ("Neoadjuvant chemo", "chemo_start_day"),
                ("Surgery", "surgery_day"), ("Metastasectomy", "metastasectomy_day"), ("Radiotherapy", "rt_start_day"),

@@ -23,7 +23,7 @@ import pandas as pd
 from osteosim.model.population import DAYS_PER_YEAR
 
 RESOLUTION_DAYS = 0.1
-Z_95 = 1.959963984540054   # standard normal 97.5% quantile (lifelines: scipy.stats.norm.ppf(0.975))
+Z_95 = 1.959963984540054   # standard normal 97.5% quantile, every two-sided 95% interval (lifelines' norm.ppf(0.975))
 
 
 @dataclass(frozen=True)

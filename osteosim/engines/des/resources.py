@@ -27,7 +27,6 @@ from osteosim.engines.des.servers import S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
 
 INF = math.inf
-_DAY, _ARRIVAL_DAY, _ROSTER_DAY, _N_ENDS = S.day, S.arrival_day, S.roster_day, S.n_ends   # read per call
 
 
 def weekday(day: float) -> int:
@@ -134,9 +133,9 @@ class RosteredResource:
         unconstrained resource, a third on the default service) only the clock moves, here: the compiled
         call would do the same (and no request of ours can have started since the last call)."""
         st = self.st
-        if until < st[_ARRIVAL_DAY] and until < st[_ROSTER_DAY] and (st[_N_ENDS] == 0.0 or until < self.ends[0]):
-            if until > st[_DAY]:
-                st[_DAY] = until
+        if until < st[S.arrival_day] and until < st[S.roster_day] and (st[S.n_ends] == 0.0 or until < self.ends[0]):
+            if until > st[S.day]:
+                st[S.day] = until
             if self.events is not None:
                 self._flush_background()
             return
