@@ -115,6 +115,19 @@ def test_importing_the_rng_loads_neither_pandas_nor_pyarrow():
     assert done.stdout.split() == [], f"import osteosim.model.rng loaded {done.stdout.strip()}"
 
 
+def test_a_run_without_a_dashboard_does_not_import_plotly(tmp_path):
+    """Sweeps that turn the dashboard off should not pay for Plotly's import (0.2-0.3 s a run)."""
+    code = ("import sys; from osteosim.cli.run import main; "
+            "sys.argv = ['osteosim', *sys.argv[1:]]; main(); print('plotly' in sys.modules)")
+    arguments = ["cohort=trial", "cohort.n_patients=20", "output.dashboard=false", "output.progress=false",
+                 f"hydra.run.dir={tmp_path / 'run'}"]
+    done = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run" / "summary.json").is_file() and not (tmp_path / "run" / "dashboard.html").exists()
+    assert done.stdout.split()[-1] == "False"
+
+
 # --- (c) the repository stands alone ---------------------------------------------------------------
 
 SHARED = "shared"     # the team's reading room beside the repository (spelled apart so this file names no path)

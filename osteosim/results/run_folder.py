@@ -219,7 +219,6 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
     written (the patients file is then not read again, except for Cox fits with several arms)."""
     from osteosim.analysis.service import with_durations
     from osteosim.analysis.summary import summarise
-    from osteosim.dashboards.run import write_dashboard
 
     if totals is None:
         survival, tallies, patient_tables = patient_aggregates(staging / "patients.parquet", dashboard)
@@ -235,7 +234,9 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
     if provenance is not None:
         summary["provenance"] = provenance
     write_json_atomically(staging / "summary.json", summary)
-    if dashboard:
+    if dashboard:   # imported only here: Plotly's import alone is 0.2-0.3 s of a small run without a dashboard
+        from osteosim.dashboards.run import write_dashboard
+
         write_dashboard(staging / "dashboard.html", None, events, resources, summary, aggregates=patient_tables,
                         validation=_validation_or_none(staging.parent))
     return summary
