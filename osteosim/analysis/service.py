@@ -5,6 +5,7 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
+from osteosim.analysis import counting
 from osteosim.model.population import DAYS_PER_YEAR   # (importing osteosim.model sets Numba's cache folder)
 
 RUN_KEYS = ["replication", "arm"]
@@ -61,17 +62,11 @@ def utilisation(resources: pd.DataFrame, by_replication: bool = False) -> pd.Dat
     Each row is a change point holding until the next row of the same
     (replication, arm, resource); the last one holds until the run's last
     recorded change point. Returns [replication,] arm, resource, mean_in_use, mean_capacity
-    and utilisation_pct (NaN where capacity is ever infinite). The products are summed in a table of their
-    own: assigning them to the log copied every column of it (millions of rows a replication).
+    and utilisation_pct (NaN where capacity is ever infinite), groups in order of first appearance.
     """
     timed = with_durations(resources)
-    duration = timed["duration"].to_numpy()
     keys = ["replication", "arm", "resource"] if by_replication else ["arm", "resource"]
-    with np.errstate(invalid="ignore"):     # infinite capacity held for no time: NaN, as pandas gives
-        busy, offered = timed["in_use"].to_numpy() * duration, timed["capacity"].to_numpy() * duration
-    products = pd.DataFrame({**{key: timed[key].to_numpy() if key == "replication" else timed[key].array
-                                for key in keys}, "busy": busy, "offered": offered, "duration": duration}, copy=False)
-    totals = products.groupby(keys, observed=True, sort=False)[["busy", "offered", "duration"]].sum()
+    totals = _time_integrals(timed, keys)
     totals = totals[totals["duration"] > 0]
     finite = np.isfinite(totals["offered"])
     return pd.DataFrame(
@@ -83,14 +78,86 @@ def utilisation(resources: pd.DataFrame, by_replication: bool = False) -> pd.Dat
     ).reset_index()
 
 
+def _time_integrals(timed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """busy (in_use x duration), offered (capacity x duration) and duration summed per group of `keys`, indexed
+    by the keys: what `groupby(keys, observed=True, sort=False)[...].sum()` of those products gives, bit for bit
+    (groups in order of first appearance, rows with a missing key left out, NaN products skipped, each sum
+    Kahan-compensated in row order as pandas' group sum is), in one compiled pass over the log where the
+    group-by took 0.2-0.5 s per call on millions of rows (three calls a run). Tested against that group-by."""
+    codes, sizes = zip(*(_key_codes(timed[key]) for key in keys)) if len(timed) else ((), ())
+    combined = counting.mixed_radix(list(codes), list(sizes)) if codes else np.zeros(0, dtype=np.int64)
+    if codes:
+        combined[np.logical_or.reduce([code < 0 for code in codes])] = -1
+    first, sums = _kahan_sums_by_first_appearance(
+        combined, int(np.prod(sizes, dtype=np.float64)) if sizes else 0, timed["in_use"].to_numpy(dtype=np.float64),
+        timed["capacity"].to_numpy(dtype=np.float64), timed["duration"].to_numpy(dtype=np.float64))
+    index = pd.MultiIndex.from_arrays([_key_values(timed[key], first) for key in keys], names=keys)
+    return pd.DataFrame(sums, columns=["busy", "offered", "duration"], index=index)
+
+
+def _key_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """A group key's codes (-1 where it is missing, as pandas drops those rows) and how many there can be."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), max(len(column.cat.categories), 1)
+    values = column.to_numpy()
+    if values.dtype.kind in "iu":
+        low = values.min()
+        return values.astype(np.int64) - low, int(values.max()) - int(low) + 1
+    codes, uniques = pd.factorize(column, sort=False)
+    return codes.astype(np.int64), max(len(uniques), 1)
+
+
+def _key_values(column: pd.Series, rows: np.ndarray):
+    """The key's values at `rows`, in its own dtype (a categorical keeps its categories, as a group-by's index)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(column.cat.codes.to_numpy()[rows], dtype=column.dtype)
+    return column.to_numpy()[rows]
+
+
+@nb.njit(cache=True, nogil=True)
+def _kahan_sums_by_first_appearance(combined, n_codes, in_use, capacity, duration):
+    """The first row of each group (codes in `combined`, -1 left out) in order of first appearance, and per group
+    the sums of in_use*duration, capacity*duration and duration: pandas' cython group_sum, compensation and all
+    (a compensation that turns NaN on an infinite value is reset to 0, as pandas does since 2.1)."""
+    label_of = np.full(n_codes, -1, dtype=np.int64)
+    label = np.empty(len(combined), dtype=np.int64)
+    first = np.empty(len(combined), dtype=np.int64)
+    groups = 0
+    for i in range(len(combined)):
+        code = combined[i]
+        if code < 0:
+            label[i] = -1
+            continue
+        if label_of[code] < 0:
+            label_of[code] = groups
+            first[groups] = i
+            groups += 1
+        label[i] = label_of[code]
+    sums = np.zeros((groups, 3))
+    compensation = np.zeros((groups, 3))
+    for i in range(len(combined)):
+        g = label[i]
+        if g < 0:
+            continue
+        for j in range(3):
+            value = (in_use[i] * duration[i]) if j == 0 else (capacity[i] * duration[i]) if j == 1 else duration[i]
+            if value != value:       # NaN: skipped, as a missing value
+                continue
+            y = value - compensation[g, j]
+            t = sums[g, j] + y
+            compensation[g, j] = t - sums[g, j] - y
+            if compensation[g, j] != compensation[g, j]:
+                compensation[g, j] = 0.0
+            sums[g, j] = t
+    return first[:groups], sums
+
+
 def with_durations(resources: pd.DataFrame) -> pd.DataFrame:
     """Attach how long each change point's state holds, so averages are time-weighted: rows ordered by
     (replication, arm, resource, day), each holding until the next change of its resource, the last one
     until the run's last change point. Sorted on integer codes (stable, `log_order`), as pandas'
     sort_values orders categoricals, but without factorising millions of rows. A table that already has
     its durations is returned as it is (a run times its resource log once; see results.run_folder)."""
-    from osteosim.analysis import counting
-
     if "duration" in resources.columns or resources.empty:
         return resources
 
@@ -210,8 +277,6 @@ def weekly_use(resources: pd.DataFrame) -> pd.DataFrame:
 def _runs(timed: pd.DataFrame):
     """((replication, arm, resource), slice) of each resource's rows in a run, from a table in with_durations'
     order (every resource's rows together): slices of the columns, where a group-by copied the whole table."""
-    from osteosim.analysis import counting
-
     replication = timed["replication"].to_numpy()
     arm, resource = counting.categories(timed["arm"]), counting.categories(timed["resource"])
     changes = np.flatnonzero((replication[1:] != replication[:-1]) | (arm.codes[1:] != arm.codes[:-1])
