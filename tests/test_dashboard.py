@@ -23,7 +23,7 @@ import browser
 from osteosim.dashboards import run as dashboard
 from osteosim.dashboards import service as dashboard_service
 from osteosim.results import atomic as atomic_io
-from osteosim.analysis.service import utilisation, wait_times, weekly_use
+from osteosim.analysis.service import utilisation, wait_times, weekly_use, with_durations
 from osteosim.results.integrity import is_complete
 from osteosim.analysis.summary import summarise_patients
 
@@ -195,8 +195,6 @@ def test_each_change_point_holds_until_its_resources_next_or_the_runs_last(rows,
     """with_durations against its definition written with pandas: rows sorted by (replication, arm, resource,
     day), each holding until the next row of its resource, the last until the run's last change point (a NaN
     day, never written by the engine, propagates as a maximum does)."""
-    from osteosim.analysis.service import with_durations
-
     log = pd.DataFrame(rows, columns=["replication", "arm", "resource", "day"]).astype(
         {"arm": "category", "resource": "category"}).assign(in_use=1, capacity=2.0, queue_length=0)
     if in_time_order:
@@ -341,8 +339,6 @@ def test_the_csv_behind_a_figure_is_pandas_csv(data, n):
 
 def _utilisation_by_group_by(resources: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The definition `utilisation` computes in one compiled pass: pandas' group-by sums of the products."""
-    from osteosim.analysis.service import with_durations
-
     timed = with_durations(resources)
     duration = timed["duration"].to_numpy()
     with np.errstate(invalid="ignore"):
@@ -359,14 +355,16 @@ def _utilisation_by_group_by(resources: pd.DataFrame, keys: list[str]) -> pd.Dat
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["a", "b"]), st.sampled_from(["mri", "lab", "ct"]),
-                          st.one_of(st.floats(0, 400, allow_subnormal=False), st.just(float("nan"))),
+                          st.one_of(st.floats(0, 400, allow_subnormal=False), st.just(float("nan")),
+                                    st.sampled_from([100.0, 250.5])),     # on a `since` below
                           st.integers(0, 7),
                           st.one_of(st.floats(0.5, 1e6), st.just(float("inf")), st.just(float("nan")))),
                 min_size=1, max_size=60),
-       st.booleans(), st.booleans(), st.booleans())
-def test_utilisation_is_pandas_group_sums_bit_for_bit(rows, by_replication, categorical, in_time_order):
+       st.booleans(), st.booleans(), st.booleans(), st.sampled_from([0.0, -5.0, 100.0, 250.5]))
+def test_utilisation_is_pandas_group_sums_bit_for_bit(rows, by_replication, categorical, in_time_order, since):
     """The compiled sums against pandas' own group-by (Kahan-compensated, NaN products skipped, groups in order
-    of first appearance), on logs with awkward days and capacities (infinite, NaN), keys categorical or not."""
+    of first appearance), on logs with awkward days and capacities (infinite, NaN), keys categorical or not;
+    `since` against the timed log filtered as the summary filtered it (rows from that day, NaN days out)."""
     log = pd.DataFrame(rows, columns=["replication", "arm", "resource", "day", "in_use", "capacity"]).astype(
         {"replication": np.int32, "in_use": np.int32}).assign(queue_length=0)
     if categorical:
@@ -374,8 +372,10 @@ def test_utilisation_is_pandas_group_sums_bit_for_bit(rows, by_replication, cate
     if in_time_order:
         log = log.sort_values("day", kind="stable")
     keys = ["replication", "arm", "resource"] if by_replication else ["arm", "resource"]
-    pd.testing.assert_frame_equal(utilisation(log, by_replication=by_replication),
-                                  _utilisation_by_group_by(log, keys), check_exact=True)
+    timed = with_durations(log)
+    kept = timed if since <= 0 else timed[timed["day"] >= since]
+    pd.testing.assert_frame_equal(utilisation(log, by_replication=by_replication, since=since),
+                                  _utilisation_by_group_by(kept, keys), check_exact=True)
 
 
 def test_utilisation_sums_are_compensated_as_pandas_sums_are():

@@ -32,10 +32,10 @@ def waits_table(events: pd.DataFrame) -> list[dict]:
             for row in agg.reset_index().astype({"arm": str, "stage": str}).to_dict("records")]
 
 
-def utilisation_table(resources: pd.DataFrame) -> list[dict]:
+def utilisation_table(resources: pd.DataFrame, since: float = 0.0) -> list[dict]:
     if resources.empty:
         return []
-    table = utilisation(resources).astype({"arm": str, "resource": str})
+    table = utilisation(resources, since=since).astype({"arm": str, "resource": str})
     return [{k: (rounded_or_none(float(v)) if isinstance(v, float) else v) for k, v in row.items()}
             for row in table.to_dict("records")]
 
@@ -123,12 +123,12 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
 
     from osteosim.analysis.service import with_durations
 
-    # each change point's duration before the warm-up is cut (the same durations: later rows are kept), once
-    events, resources = _after(events, warmup_day), _after(with_durations(resources), warmup_day)
+    # each change point's duration once, before the warm-up is left out (`since`: the same durations for the rest)
+    events, resources = _after(events, warmup_day), with_durations(resources)
     by_replication = [t["by_replication"] for t in tallies]
     pooled = estimates(survival)
     tables = [t for t in (survival_by_replication(survival, pooled), proportions_by_replication(by_replication),
-                          service_by_replication(events, resources)) if not t.empty]
+                          service_by_replication(events, resources, since=warmup_day)) if not t.empty]
     per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival, pooled)
     several_arms = per_replication["arm"].nunique() > 1
     return {
@@ -137,7 +137,7 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
         "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
         "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],
         "waits": waits_table(events),
-        "utilisation": utilisation_table(resources),
+        "utilisation": utilisation_table(resources, since=warmup_day),
         "warmup_day": warmup_day,
         "counts": merge_tallies(tallies),
     }
