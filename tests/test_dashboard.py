@@ -23,7 +23,8 @@ import browser
 from osteosim.dashboards import run as dashboard
 from osteosim.dashboards import service as dashboard_service
 from osteosim.results import atomic as atomic_io
-from osteosim.analysis.service import utilisation, wait_times, weekly_use, with_durations
+from osteosim.analysis.resource_use import utilisation, weekly_use
+from osteosim.analysis.service import wait_times, with_durations
 from osteosim.results.integrity import is_complete
 from osteosim.analysis.summary import summarise_patients
 

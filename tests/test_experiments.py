@@ -141,7 +141,8 @@ def test_mifamurtide_changes_outcomes_and_books_48_infusions():
 def test_service_kpis_have_replication_intervals_after_the_warm_up():
     results = simulate(compose(["replications=2", "output.progress=false", "cohort.accrual_years=3",
                                 "cohort.followup_years=2", "output.dashboard=false"]))
-    from osteosim.analysis.service import utilisation, wait_times
+    from osteosim.analysis.resource_use import utilisation
+    from osteosim.analysis.service import wait_times
 
     warmup = results.summary["warmup_day"]
     assert warmup == 365.25

@@ -59,10 +59,10 @@ def proportions_by_replication(counts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame, since: float = 0.0) -> pd.DataFrame:
+def service_by_replication(events: pd.DataFrame, use, since: float = 0.0) -> pd.DataFrame:
     """Median and 90th-percentile wait per stage, our patients' uses per year and utilisation per resource
-    (from day `since`: see service.utilisation), for every replication × arm."""
-    from osteosim.analysis.service import uses_per_year, utilisation, wait_times
+    (from day `since`, gathered in `use`: analysis.resource_use.ResourceUse), for every replication × arm."""
+    from osteosim.analysis.service import uses_per_year, wait_times
 
     rows = []
     if not events.empty:
@@ -81,9 +81,9 @@ def service_by_replication(events: pd.DataFrame, resources: pd.DataFrame, since:
         for row in uses_per_year(events).itertuples():
             rows.append({"replication": int(row.replication), "arm": str(row.arm),
                          "kpi": f"uses_per_year.{row.resource}", "value": float(row.uses_per_year)})
-    if not resources.empty:
-        for row in utilisation(resources, by_replication=True, since=since).sort_values("replication",
-                                                                                      kind="stable").itertuples():
+    if not use.empty:
+        for row in use.utilisation(by_replication=True, since=since).sort_values("replication",
+                                                                               kind="stable").itertuples():
             if np.isfinite(row.utilisation_pct):
                 rows.append({"replication": int(row.replication), "arm": str(row.arm),
                              "kpi": f"utilisation_pct.{row.resource}", "value": float(row.utilisation_pct)})

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from osteosim.analysis.service import utilisation, wait_times
+from osteosim.analysis.resource_use import ResourceUse
+from osteosim.analysis.service import wait_times
 from osteosim.analysis.survival import estimates, rounded_or_none, survival_counts
 
 
@@ -32,10 +33,10 @@ def waits_table(events: pd.DataFrame) -> list[dict]:
             for row in agg.reset_index().astype({"arm": str, "stage": str}).to_dict("records")]
 
 
-def utilisation_table(resources: pd.DataFrame, since: float = 0.0) -> list[dict]:
-    if resources.empty:
+def utilisation_table(use: ResourceUse, since: float = 0.0) -> list[dict]:
+    if use.empty:
         return []
-    table = utilisation(resources, since=since).astype({"arm": str, "resource": str})
+    table = use.utilisation(since=since).astype({"arm": str, "resource": str})
     return [{k: (rounded_or_none(float(v)) if isinstance(v, float) else v) for k, v in row.items()}
             for row in table.to_dict("records")]
 
@@ -112,23 +113,22 @@ def merge_tallies(tallies: list[dict]) -> dict:
     }
 
 
-def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame,
+def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame | ResourceUse,
               reference: str | None = None, cox_patients: pd.DataFrame | None = None, warmup_day: float = 0.0) -> dict:
     """summary.json content from survival counts and patient tallies (see `summarise_patients`).
 
-    Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone.
+    Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone. `resources` is
+    the resource log, or what a run gathered from it (`ResourceUse.from_file`, with `warmup_day` among its sinces).
     """
     from osteosim.analysis.replications import (hazard_ratios, kpi_intervals, paired_differences, proportions_by_replication,
                                      service_by_replication, survival_by_replication)
 
-    from osteosim.analysis.service import with_durations
-
-    # each change point's duration once, before the warm-up is left out (`since`: the same durations for the rest)
-    events, resources = _after(events, warmup_day), with_durations(resources)
+    use = resources if isinstance(resources, ResourceUse) else ResourceUse.from_frame(resources, (warmup_day,), weekly=False)
+    events = _after(events, warmup_day)
     by_replication = [t["by_replication"] for t in tallies]
     pooled = estimates(survival)
     tables = [t for t in (survival_by_replication(survival, pooled), proportions_by_replication(by_replication),
-                          service_by_replication(events, resources, since=warmup_day)) if not t.empty]
+                          service_by_replication(events, use, since=warmup_day)) if not t.empty]
     per_replication = pd.concat(tables, ignore_index=True) if tables else survival_by_replication(survival, pooled)
     several_arms = per_replication["arm"].nunique() > 1
     return {
@@ -137,7 +137,7 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
         "paired_differences": paired_differences(per_replication, reference) if several_arms else [],
         "hazard_ratios": hazard_ratios(cox_patients, reference) if several_arms and cox_patients is not None else [],
         "waits": waits_table(events),
-        "utilisation": utilisation_table(resources, since=warmup_day),
+        "utilisation": utilisation_table(use, since=warmup_day),
         "warmup_day": warmup_day,
         "counts": merge_tallies(tallies),
     }

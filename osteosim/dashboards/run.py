@@ -15,6 +15,7 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from osteosim.analysis import aggregates as patient_aggregates
+from osteosim.analysis.resource_use import ResourceUse
 from osteosim.dashboards.economics import economics_section
 from osteosim.dashboards.outcomes import outcomes_section
 from osteosim.dashboards.service import capacity_section, pathway_section
@@ -27,12 +28,13 @@ SECTIONS = {"outcomes": "Outcomes", "pathway": "Pathway", "capacity": "Capacity"
             "supportive": "Supportive care and survivorship", "economics": "Health economics", "summary": "Summary table", "validation": "Validation"}
 
 
-def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame, summary: dict,
-                    aggregates: dict[str, pd.DataFrame] | None = None, validation: pd.DataFrame | None = None) -> str:
+def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resources: pd.DataFrame | ResourceUse,
+                    summary: dict, aggregates: dict[str, pd.DataFrame] | None = None, validation: pd.DataFrame | None = None) -> str:
     """Return a self-contained HTML page (plotly.js embedded once, no CDN, works offline).
 
     `aggregates` (from `osteosim.analysis.aggregates`, built batch by batch) replaces `patients` for runs
-    too large to hold; `validation` (validation.csv) adds the Validation section.
+    too large to hold; `validation` (validation.csv) adds the Validation section; `resources` is the resource log or
+    what was gathered from it (osteosim.analysis.resource_use).
     """
     if aggregates is None:
         usable = patients is not None and not patients.empty
@@ -57,7 +59,8 @@ def build_dashboard(patients: pd.DataFrame | None, events: pd.DataFrame, resourc
 
 
 def write_dashboard(path: pathlib.Path, patients: pd.DataFrame | None, events: pd.DataFrame,
-                    resources: pd.DataFrame, summary: dict, aggregates: dict[str, pd.DataFrame] | None = None,
+                    resources: pd.DataFrame | ResourceUse, summary: dict,
+                    aggregates: dict[str, pd.DataFrame] | None = None,
                     validation: pd.DataFrame | None = None) -> None:
     """Write the dashboard atomically so a reader never sees a half-written page."""
     write_text_atomically(pathlib.Path(path),

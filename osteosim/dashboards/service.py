@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from osteosim.analysis.service import utilisation, wait_times, weekly_use
+from osteosim.analysis.resource_use import ResourceUse
+from osteosim.analysis.service import wait_times
 from osteosim.dashboards.page import PALETTE, csv_link, figure_html, html_table, label, no_data, style
 
 MAX_STEP_POINTS = 1500
@@ -81,21 +82,25 @@ def _waits(events: pd.DataFrame, scenario: str | None) -> str:
 # --- capacity ---------------------------------------------------------------
 
 
-def capacity_section(resources: pd.DataFrame) -> str:
-    if resources.empty:
+def capacity_section(resources: pd.DataFrame | ResourceUse) -> str:
+    """Utilisation, each resource over the first replication, bed-days and the busiest weeks, from the resource log
+    or what a run gathered from it (`ResourceUse`, since day 0)."""
+    use = resources if isinstance(resources, ResourceUse) else ResourceUse.from_frame(resources)
+    if use.empty:
         return no_data("no resource records: capacity unconstrained (trial cohort)")
-    weekly = weekly_use(resources)
-    parts = [_utilisation(resources), "<h3>In use, roster and queue over time</h3>", '<div class="grid">']
-    first = resources["replication"].min()
-    run = resources[resources["replication"] == first].sort_values("day", kind="stable")
+    weekly = use.weekly()
+    parts = [_utilisation(use), "<h3>In use, roster and queue over time</h3>", '<div class="grid">']
+    first_rows = use.first_replication()
+    first = first_rows["replication"].min()
+    run = first_rows.sort_values("day", kind="stable")
     parts += [_over_time(trace, str(resource), first) for resource, trace in
               run.groupby("resource", observed=True, sort=True)]
     parts += ["</div>", _bed_days(weekly), _busiest(weekly)]
     return "\n".join(parts)
 
 
-def _utilisation(resources: pd.DataFrame) -> str:
-    usage = utilisation(resources).astype({"arm": str, "resource": str})
+def _utilisation(use: ResourceUse) -> str:
+    usage = use.utilisation().astype({"arm": str, "resource": str})
     limited = usage[usage["utilisation_pct"].notna()]
     if limited.empty:
         return no_data("no capacity-limited resources")

@@ -217,7 +217,7 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
                      warmup_day: float = 0.0, totals: PatientTotals | None = None, pricer=None) -> dict:
     """summary.json (and dashboard.html) from the written tables, or from `totals` counted as they were
     written (the patients file is then not read again, except for Cox fits with several arms)."""
-    from osteosim.analysis.service import with_durations
+    from osteosim.analysis.resource_use import ResourceUse
     from osteosim.analysis.summary import summarise
 
     if totals is None:
@@ -225,7 +225,8 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
     else:
         survival, tallies, patient_tables = totals.counts, totals.tallies, totals.aggregates
     events = _read(staging / "events.parquet")
-    resources = with_durations(_read(staging / "resources.parquet"))   # timed once for summary and dashboard
+    # the resource log, a replication at a time: utilisation after the warm-up (summary) and from day 0 (dashboard)
+    resources = ResourceUse.from_file(staging / "resources.parquet", (warmup_day, 0.0), weekly=dashboard)
     several_arms = survival["arm"].nunique() > 1
     cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
     summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
@@ -312,7 +313,7 @@ def rebuild_dashboard(folder: Path) -> Path:
     stays complete (the dashboard is derived, so its checksum is recorded anew, beside the files the run
     itself wrote). Every file is read before anything is written: an unreadable one (UnreadableResult)
     leaves the folder as it was."""
-    from osteosim.analysis.service import with_durations
+    from osteosim.analysis.resource_use import ResourceUse
     from osteosim.dashboards.run import build_dashboard, validation_table
     from osteosim.results.atomic import write_text_atomically
     from osteosim.results.integrity import is_complete, sealed_names, seal
@@ -322,17 +323,14 @@ def rebuild_dashboard(folder: Path) -> Path:
     summary = read_summary(folder / "summary.json")
     with reading(folder / "patients.parquet"):
         _, _, patient_tables = patient_aggregates(folder / "patients.parquet")
-    tables = {}
-    for name in ("events", "resources"):
-        with reading(folder / f"{name}.parquet"):
-            tables[name] = _read(folder / f"{name}.parquet")
+    with reading(folder / "events.parquet"):
+        events = _read(folder / "events.parquet")
+    with reading(folder / "resources.parquet"):
+        resources = ResourceUse.from_file(folder / "resources.parquet")
     with reading(folder / "validation.csv"):
         validation = validation_table(folder)
-    with reading(folder / "resources.parquet"):
-        tables["resources"] = with_durations(tables["resources"])
     with reading(folder / "summary.json"):   # the tables were read: what is left to fail is the summary's content
-        page = build_dashboard(None, tables["events"], tables["resources"], summary, aggregates=patient_tables,
-                               validation=validation)
+        page = build_dashboard(None, events, resources, summary, aggregates=patient_tables, validation=validation)
     write_text_atomically(folder / "dashboard.html", page)
     if complete:
         seal(folder, sorted({*sealed_names(folder), "dashboard.html"}, key=FILES.index))
