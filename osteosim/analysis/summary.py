@@ -113,8 +113,9 @@ def merge_tallies(tallies: list[dict]) -> dict:
     }
 
 
-def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame, resources: pd.DataFrame | ResourceUse,
-              reference: str | None = None, cox_patients: pd.DataFrame | None = None, warmup_day: float = 0.0) -> dict:
+def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
+              resources: pd.DataFrame | ResourceUse, reference: str | None = None,
+              cox_patients: pd.DataFrame | None = None, warmup_day: float = 0.0) -> dict:
     """summary.json content from survival counts and patient tallies (see `summarise_patients`).
 
     Waits and utilisation exclude the warm-up (the service starts empty); survival uses everyone. `resources` is
@@ -123,7 +124,8 @@ def summarise(survival: pd.DataFrame, tallies: list[dict], events: pd.DataFrame,
     from osteosim.analysis.replications import (hazard_ratios, kpi_intervals, paired_differences, proportions_by_replication,
                                      service_by_replication, survival_by_replication)
 
-    use = resources if isinstance(resources, ResourceUse) else ResourceUse.from_frame(resources, (warmup_day,), weekly=False)
+    use = resources if isinstance(resources, ResourceUse) \
+        else ResourceUse.from_frame(resources, (warmup_day,), weekly=False)
     events = _after(events, warmup_day)
     by_replication = [t["by_replication"] for t in tallies]
     pooled = estimates(survival)
