@@ -168,9 +168,11 @@ def _des_replication(config: Config, replication: int, progress: Progress | None
     add_late_effects(rec, cohort, seed, config)
     add_places_of_death(rec, cohort, seed, config)
     arm = config.arm.name
-    yield Chunk(patients_frame(cohort, rec, replication, arm),
-                run.events_frame(replication, arm) if writes_events(config) else None,
-                run.resource_log.frame(replication, arm) if writes_resources(config) else None)
+    chunk = Chunk(patients_frame(cohort, rec, replication, arm),
+                  run.events_frame(replication, arm) if writes_events(config) else None,
+                  run.resource_log.frame(replication, arm) if writes_resources(config) else None)
+    run.close()
+    yield chunk
 
 
 def _cohort_replication(config: Config, replication: int, progress: Progress | None, seed: int) -> Iterator[Chunk]:

@@ -59,6 +59,10 @@ class EventLog:
         return events_frame(np.asarray(self.patient, dtype=np.int64), np.asarray(self.day, dtype=np.float64),
                             self.event, self.stage, self.resource, self.detail, replication, arm)
 
+    def clear(self) -> None:
+        """Let go of the rows (their frame is built)."""
+        self.patient, self.day, self.event, self.stage, self.resource, self.detail = [], [], [], [], [], []
+
 
 class ResourceLog:
     """Every change of a resource's in-use count, capacity or queue length. Each resource keeps its own rows
@@ -70,6 +74,11 @@ class ResourceLog:
 
     def register(self, resource) -> None:
         self.resources.append(resource)
+
+    def clear(self) -> None:
+        """Let go of every resource's rows (their frame is built)."""
+        for resource in self.resources:
+            resource.forget_log()
 
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
         parts = [(r.code, r.frame_rows()) for r in self.resources] if self.enabled else []

@@ -151,6 +151,11 @@ class RosteredResource:
         """Every row of this resource's log so far: day, in use, capacity, queue length."""
         return np.concatenate([*self.log_parts, self.rows[:int(self.st[S.n_log])]])
 
+    def forget_log(self) -> None:
+        """Drop the rows logged so far (the run is over and its table built)."""
+        self.log_parts = []
+        self.st[S.n_log] = 0
+
     def _record(self) -> None:
         if self.st[S.n_log] + 1 > self.rows.shape[0]:
             self._make_room()

@@ -64,6 +64,7 @@ class Run:
         self.resource_log = ResourceLog(resources)
         self.resources = self._build_resources()
         self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
+        self._generators: list = []          # every process's generator, death watchers' too (see close)
         # the earliest death scheduled so far: a visit due on that day is not held (the cohort engine's rule),
         # whichever of the visit and the death watcher SimPy runs first at that instant
         self.death_due = np.full(len(cohort), np.inf)
@@ -107,6 +108,7 @@ class Run:
         start_arm_visits(self, pid, PHASE.bereavement, day)    # the family's bereavement support
 
     def start(self, pid: int, generator) -> None:
+        self._generators.append(generator)
         self._processes.setdefault(pid, []).append(self.env.process(generator))
 
     def watch_death(self, pid: int, day: float, cause: str) -> None:
@@ -119,7 +121,9 @@ class Run:
             yield self.env.timeout(max(0.0, day - self.env.now))
             self.record_death(pid, self.env.now, cause)
 
-        self.env.process(watcher())
+        generator = watcher()
+        self._generators.append(generator)
+        self.env.process(generator)
 
     def events_frame(self, replication: int, arm: str) -> pd.DataFrame:
         """events.parquet rows of this run: our patients', and background demand's when it was logged."""
@@ -128,6 +132,19 @@ class Run:
             return ours
         both = pd.concat([ours, self.background_events.frame(replication, arm)], ignore_index=True)
         return both.sort_values("day", kind="stable", ignore_index=True)
+
+    def close(self) -> None:
+        """The run's tables are built: let go of it. Its SimPy processes, still suspended at the horizon, held
+        the run in reference cycles that only the garbage collector's full passes free, and a long run makes
+        those rare: each replication's logs and records (about 37 MB of the default scenario) stayed until one
+        came, so a run's memory grew with its replications. Closing the generators ends those cycles (nothing
+        runs: no process catches GeneratorExit); the logs are emptied in case anything else still holds them."""
+        for generator in self._generators:
+            generator.close()
+        self._generators, self._processes = [], {}
+        for log in (self.events, self.background_events):
+            log.clear()
+        self.resource_log.clear()
 
     def simulate(self, progress=None) -> None:
         for pid in range(len(self.cohort)):
