@@ -4,8 +4,8 @@ A service scenario's resource log holds a change point for every change of any r
 background demand: about 640,000 rows a replication of the default scenario. Its analyses (time-weighted
 utilisation, weekly use, the first replication's trace) only ever combine rows of one replication, or add
 replications up in ascending order; so a run's log is read from its file one replication at a time
-(`ResourceUse.from_file`) and never held, sorted or copied whole: on 8 default replications that was 0.75 GB
-of a run's 1.3 GB peak. Everything here equals, bit for bit, what the same functions gave on the whole
+(`ResourceUse.from_file`) and never held, sorted or copied whole: 8 default replications peaked at 1.31 GiB
+holding it, 0.74 GiB without. Everything here equals, bit for bit, what the same functions gave on the whole
 timed table (tested against that definition): each replication's rows sorted as `service.with_durations`
 sorts them, groups in order of first appearance, sums Kahan-compensated in row order as pandas' group sums are.
 """
