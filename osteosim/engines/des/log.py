@@ -59,10 +59,6 @@ class EventLog:
         return events_frame(np.asarray(self.patient, dtype=np.int64), np.asarray(self.day, dtype=np.float64),
                             self.event, self.stage, self.resource, self.detail, replication, arm)
 
-    def clear(self) -> None:
-        """Let go of the rows (their frame is built)."""
-        self.patient, self.day, self.event, self.stage, self.resource, self.detail = [], [], [], [], [], []
-
 
 class ResourceLog:
     """Every change of a resource's in-use count, capacity or queue length. Each resource keeps its own rows

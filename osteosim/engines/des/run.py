@@ -138,12 +138,11 @@ class Run:
         the run in reference cycles that only the garbage collector's full passes free, and a long run makes
         those rare: each replication's logs and records (about 37 MB of the default scenario) stayed until one
         came, so a run's memory grew with its replications. Closing the generators ends those cycles (nothing
-        runs: no process catches GeneratorExit); the logs are emptied in case anything else still holds them."""
+        runs: no process catches GeneratorExit). The resources stay in a cycle of their own with the
+        environment (its scheduled wake-ups call them back), so their logged rows are dropped."""
         for generator in self._generators:
             generator.close()
         self._generators, self._processes = [], {}
-        for log in (self.events, self.background_events):
-            log.clear()
         self.resource_log.clear()
 
     def simulate(self, progress=None) -> None:
