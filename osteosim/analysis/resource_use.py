@@ -75,11 +75,15 @@ class ResourceUse:
         if batch.empty:
             return
         timed = with_durations(batch)
+        # the keys' codes and the summed columns once a batch, whatever the number of sinces
+        by_arm, by_replication = _combined_codes(timed, ARM_KEYS), _combined_codes(timed, REPLICATION_KEYS)
+        values = tuple(timed[column].to_numpy(dtype=np.float64) for column in ("in_use", "capacity", "duration"))
         day = timed["day"].to_numpy()
         for since in self.sinces:
             kept = day >= since if since > 0 else None
-            self._by_arm[since].add(timed, kept)
-            self._by_replication[since].append(_Integrals(REPLICATION_KEYS).add(timed, kept).totals())
+            self._by_arm[since].add(timed, *by_arm, values, kept)
+            self._by_replication[since].append(
+                _Integrals(REPLICATION_KEYS).add(timed, *by_replication, values, kept).totals())
         if self.gathers_weeks:
             self._weeks.extend(_week_rows(timed))
         if self.empty:   # the capacity trace's replication (the first), rows as given
@@ -184,16 +188,15 @@ class _Integrals:
         self._compensation = np.zeros((0, 3))
         self._first_keys: list[dict] = []              # each group's key values (its first row's)
 
-    def add(self, timed: pd.DataFrame, kept: np.ndarray | None = None) -> "_Integrals":
-        """Rows of a timed log (with_durations' order and durations); rows where `kept` is False count as
-        rows with a missing key."""
+    def add(self, timed: pd.DataFrame, combined: np.ndarray, n_codes: int, values: tuple,
+            kept: np.ndarray | None = None) -> "_Integrals":
+        """Rows of a timed log (with_durations' order and durations), with their keys' `_combined_codes` and the
+        in_use, capacity and duration columns as floats; rows where `kept` is False count as rows with a
+        missing key."""
         if timed.empty:
             return self
-        codes, sizes = zip(*(_key_codes(timed[key]) for key in self.keys))
-        combined = counting.mixed_radix(list(codes), list(sizes))
-        missing = [code < 0 for code in codes] + ([] if kept is None else [~kept])
-        combined[np.logical_or.reduce(missing)] = -1
-        n_codes = int(np.prod(sizes, dtype=np.float64))
+        if kept is not None:
+            combined = np.where(kept, combined, -1)
         if self._label_of is None:
             self._label_of = np.full(n_codes, -1, dtype=np.int64)
         elif len(self._label_of) != n_codes or not all(isinstance(timed[key].dtype, pd.CategoricalDtype)
@@ -203,8 +206,7 @@ class _Integrals:
         self._sums = np.concatenate([self._sums, np.zeros((len(first), 3))])
         self._compensation = np.concatenate([self._compensation, np.zeros((len(first), 3))])
         self._first_keys.append({key: _key_values(timed[key], first) for key in self.keys})
-        _kahan_add(labels, timed["in_use"].to_numpy(dtype=np.float64), timed["capacity"].to_numpy(dtype=np.float64),
-                   timed["duration"].to_numpy(dtype=np.float64), self._sums, self._compensation)
+        _kahan_add(labels, *values, self._sums, self._compensation)
         return self
 
     def totals(self) -> pd.DataFrame:
@@ -221,6 +223,15 @@ def _concat_keys(parts: list):
     if isinstance(parts[0], pd.Categorical):
         return pd.Categorical.from_codes(np.concatenate([p.codes for p in parts]), dtype=parts[0].dtype)
     return np.concatenate(parts)
+
+
+def _combined_codes(timed: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, int]:
+    """Each row's keys as one code (`counting.mixed_radix`; -1 where a key is missing) and how many codes there
+    can be."""
+    codes, sizes = zip(*(_key_codes(timed[key]) for key in keys))
+    combined = counting.mixed_radix(list(codes), list(sizes))
+    combined[np.logical_or.reduce([code < 0 for code in codes])] = -1
+    return combined, int(np.prod(sizes, dtype=np.float64))
 
 
 def _key_codes(column: pd.Series) -> tuple[np.ndarray, int]:
