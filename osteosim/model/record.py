@@ -5,6 +5,7 @@ The compiled pathway writes a structured row per patient (named fields, see `PAT
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from osteosim.model.disease import DiseaseState
@@ -51,24 +52,76 @@ PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
 def new_rows(cohort, out: np.ndarray | None = None) -> np.ndarray:
     """The rows of a cohort's patients before anything happened to them (disease at referral); written into
     the first rows of `out` if given (a chunked run reuses one buffer: a fresh 130 MiB of rows a chunk cost
-    more in page faults than the fields' values)."""
-    if out is None:
-        rows = np.zeros(len(cohort), dtype=PATIENT_DTYPE)
-    else:
-        rows = out[:len(cohort)]
-        rows.view(np.uint8)[:] = 0
-    for name in DAY_COLUMNS + EXPOSURE_DAYS + ("good_response", "cr2"):
-        rows[name] = np.nan
-    rows["relapse_site"] = -1.0
-    rows["relapse_seen"] = np.inf
-    rows["lethal_day"] = np.inf
-    rows["pid"] = cohort.first_id + np.arange(len(cohort))
-    rows["arrival"], rows["age"], rows["axial"] = cohort.arrival_day, cohort.age_years, cohort.axial
-    rows["true_met"], rows["true_nodules"] = cohort.true_met, cohort.true_nodules
-    rows["disease_micro"], rows["disease_overt"], rows["disease_day"] = cohort.micro_log10, -np.inf, cohort.arrival_day
-    rows["disease_growth"], rows["disease_sensitivity"] = cohort.growth, cohort.sensitivity
-    rows["disease_primary_kill"], rows["disease_detect_day"], rows["disease_resistant"] = 0.0, np.inf, -np.inf
+    more in page faults than the fields' values).
+
+    Each row is written whole, once, in compiled code: the template row, then the patient's own fields.
+    Setting field after field over the whole array in NumPy passed over all of it once a field (a row is
+    544 bytes), which cost the run's main thread 0.4 microseconds a patient."""
+    n = len(cohort)
+    rows = np.empty(n, dtype=PATIENT_DTYPE) if out is None else out[:n]
+    own = {"pid": cohort.first_id + np.arange(n), "arrival": cohort.arrival_day, "age": cohort.age_years,
+           "axial": cohort.axial, "true_met": cohort.true_met, "true_nodules": cohort.true_nodules,
+           "disease_micro": cohort.micro_log10, "disease_day": cohort.arrival_day,
+           "disease_growth": cohort.growth, "disease_sensitivity": cohort.sensitivity}
+    values = np.empty((len(own), n), dtype=np.uint64)
+    for j, (name, column) in enumerate(own.items()):
+        values[j] = np.asarray(column, dtype=PATIENT_DTYPE.fields[name][0]).view(np.uint64)
+    _fill_rows(_words(rows), _TEMPLATE, _field_indices(own), values)
     return rows.view(np.recarray)   # rows[i].field also in plain Python (benchmarks run the model interpreted)
+
+
+def _template() -> np.ndarray:
+    """A row before its patient is known, as 8-byte words: unknown days and findings NaN, nothing found yet."""
+    row = np.zeros(1, dtype=PATIENT_DTYPE)
+    for name in DAY_COLUMNS + EXPOSURE_DAYS + ("good_response", "cr2"):
+        row[name] = np.nan
+    row["relapse_site"] = -1.0
+    row["relapse_seen"] = row["lethal_day"] = row["disease_detect_day"] = np.inf
+    row["disease_overt"] = row["disease_resistant"] = -np.inf
+    return _words(row)[0].copy()
+
+
+def _words(rows: np.ndarray) -> np.ndarray:
+    """rows as a (patients x fields) array of 8-byte words: every field of PATIENT_DTYPE is 8 bytes."""
+    return np.asarray(rows).view(np.uint64).reshape(rows.shape[0], len(PATIENT_DTYPE.names))
+
+
+def _field_indices(names) -> np.ndarray:
+    return np.array([PATIENT_DTYPE.names.index(name) for name in names], dtype=np.int64)
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
+def _fill_rows(words, template, fields, values):
+    """Row i = the template, then values[j, i] in field fields[j]."""
+    for i in nb.prange(words.shape[0]):
+        words[i, :] = template
+        for j in range(fields.shape[0]):
+            words[i, fields[j]] = values[j, i]
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
+def _gather_fields(words, fields):
+    """The fields fields[j] of every row, field by field (j x patients): each row read once."""
+    out = np.empty((fields.shape[0], words.shape[0]), dtype=np.uint64)
+    for i in nb.prange(words.shape[0]):
+        for j in range(fields.shape[0]):
+            out[j, i] = words[i, fields[j]]
+    return out
+
+
+assert all(PATIENT_DTYPE.fields[name][0].itemsize == 8 for name in PATIENT_DTYPE.names)
+_TEMPLATE = _template()
+
+
+RECORDED_FIELDS = tuple(name for name, _ in OUTPUT_FIELDS) + EXPOSURE_DAYS   # what PatientRecord keeps
+
+
+def _columns(rows: np.ndarray):
+    """name -> that field of every row, as a column of its own type. The rows are read once, in compiled code:
+    copying field by field (rows[name].copy()) passed over every 544-byte row once a field."""
+    gathered = _gather_fields(_words(rows), _field_indices(RECORDED_FIELDS))
+    index = {name: j for j, name in enumerate(RECORDED_FIELDS)}
+    return lambda name: gathered[index[name]].view(PATIENT_DTYPE.fields[name][0])
 
 
 class PatientRecord:
@@ -79,21 +132,22 @@ class PatientRecord:
     LATE_EFFECT_COLUMNS = LATE_EFFECT_COLUMNS
 
     def __init__(self, rows: np.ndarray):
+        column = _columns(rows)
         for name in DAY_COLUMNS:
-            setattr(self, name, rows[name].copy())
-        self.met_status = rows["met_status"].astype(np.int8)
-        self.n_lung_nodules = rows["n_lung_nodules"].astype(np.int32)
-        self.bilateral = rows["bilateral"].astype(bool)
-        self.death_cause = rows["death_cause"].astype(np.int8)
-        self.good_response = rows["good_response"].copy()
-        self.csr = rows["csr"] == 1.0
-        self.relapse_site = rows["relapse_site"].astype(np.int8)
-        self.cr2 = rows["cr2"].copy()
-        self.relapses = rows["relapses"].astype(np.int32)
-        self.family_tier = rows["family_tier"].astype(np.int8)
+            setattr(self, name, column(name))
+        self.met_status = column("met_status").astype(np.int8)
+        self.n_lung_nodules = column("n_lung_nodules").astype(np.int32)
+        self.bilateral = column("bilateral").astype(bool)
+        self.death_cause = column("death_cause").astype(np.int8)
+        self.good_response = column("good_response")
+        self.csr = column("csr") == 1.0
+        self.relapse_site = column("relapse_site").astype(np.int8)
+        self.cr2 = column("cr2")
+        self.relapses = column("relapses").astype(np.int32)
+        self.family_tier = column("family_tier").astype(np.int8)
         self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
         for name in DOSE_COLUMNS + EXPOSURE_DAYS:
-            setattr(self, name, rows[name].copy())
+            setattr(self, name, column(name))
         for name in LATE_EFFECT_COLUMNS:      # set after the pathway (model.late_effects)
             setattr(self, name, np.full(rows.shape[0], np.nan))
         self.place_of_death = np.zeros(rows.shape[0], dtype=np.int8)   # set after the pathway (model.supportive)
