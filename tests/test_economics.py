@@ -207,3 +207,32 @@ def test_mifamurtide_costs_its_course_and_the_arms_share_their_patients(tmp_path
     row = results.summary["economics"]["incremental"][0]
     assert row["arm"] == "mifamurtide" and row["cost_disc"]["difference"] > 0
     assert set(row["nmb_disc"]) == {"20000", "30000"}
+
+
+awkward = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -math.inf, 2.0 ** 53, 0.75]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["a", "b", "c"]), st.lists(awkward, min_size=6, max_size=6)),
+                min_size=1, max_size=40), st.booleans(), st.booleans())
+@example([(0, "a", [2.0 ** 53, 0.75, 0.75, 1.0, 1.0, 1.0])] * 3, True, True)   # the compensation decides the sum
+@example([(0, "a", [math.inf, 1.0, 1.0, 1.0, 1.0, 1.0]), (0, "a", [1.0] * 6)], False, True)
+def test_economic_totals_are_the_group_by_bit_for_bit(rows, categorical, one_group):
+    """EconomicTotals' sums per replication x arm, chunk by chunk, against the group-by it replaced: a chunk of
+    one replication x arm (every chunk of a run) takes a compiled pass, any other the group-by; both must give
+    pandas' sums exactly (Kahan-compensated, NaN skipped), index dtypes included."""
+    from osteosim.economics.comparison import MEASURES, EconomicTotals
+
+    if one_group:
+        rows = [(rows[0][0], rows[0][1], values) for _, _, values in rows]
+    frame = pd.DataFrame([[r, arm, *values] for r, arm, values in rows],
+                         columns=["replication", "arm", *MEASURES]).astype({"replication": np.int32})
+    if categorical:
+        frame["arm"] = frame["arm"].astype(pd.CategoricalDtype(["c", "b", "a"]))
+    keys = [frame["replication"].to_numpy(), frame["arm"].astype(str).to_numpy()]
+    expected = frame[list(MEASURES)].groupby(keys).sum()
+    expected["patients"] = frame.groupby(keys).size()
+    totals = EconomicTotals()
+    totals.add(frame)
+    pd.testing.assert_frame_equal(totals.parts[0], expected, check_exact=True)
+    assert [level.dtype for level in totals.parts[0].index.levels] == [level.dtype for level in expected.index.levels]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -132,3 +133,25 @@ def sums(keys: dict[str, Key], columns: dict[str, np.ndarray]) -> pd.DataFrame:
         total = np.bincount(position, weights=values.astype(np.float64), minlength=len(seen))
         out[name] = total.astype(np.int64) if values.dtype.kind in "biu" else total
     return out.sort_values(list(keys), kind="stable", ignore_index=True)
+
+
+@nb.njit(cache=True, nogil=True)
+def kahan_group_sums(labels, values, sums, compensation):
+    """Add each row of `values` (rows x columns) into row labels[i] of `sums` (a label < 0: the row is left out),
+    as pandas' cython group sum adds, so that the result is the group-by's bit for bit: in row order,
+    Kahan-compensated (`compensation` carries from call to call), NaN skipped as missing, and a compensation
+    that turns NaN on an infinite value reset to 0 (pandas 2.1+)."""
+    for i in range(values.shape[0]):
+        g = labels[i]
+        if g < 0:
+            continue
+        for j in range(values.shape[1]):
+            value = values[i, j]
+            if value != value:
+                continue
+            y = value - compensation[g, j]
+            t = sums[g, j] + y
+            compensation[g, j] = t - sums[g, j] - y
+            if compensation[g, j] != compensation[g, j]:
+                compensation[g, j] = 0.0
+            sums[g, j] = t

@@ -77,7 +77,9 @@ class ResourceUse:
         timed = with_durations(batch)
         # the keys' codes and the summed columns once a batch, whatever the number of sinces
         by_arm, by_replication = _combined_codes(timed, ARM_KEYS), _combined_codes(timed, REPLICATION_KEYS)
-        values = tuple(timed[column].to_numpy(dtype=np.float64) for column in ("in_use", "capacity", "duration"))
+        in_use, capacity, duration = (timed[column].to_numpy(dtype=np.float64)
+                                      for column in ("in_use", "capacity", "duration"))
+        values = np.column_stack([in_use * duration, capacity * duration, duration])    # what SUMS sum
         day = timed["day"].to_numpy()
         for since in self.sinces:
             kept = day >= since if since > 0 else None
@@ -188,11 +190,11 @@ class _Integrals:
         self._compensation = np.zeros((0, 3))
         self._first_keys: list[dict] = []              # each group's key values (its first row's)
 
-    def add(self, timed: pd.DataFrame, combined: np.ndarray, n_codes: int, values: tuple,
+    def add(self, timed: pd.DataFrame, combined: np.ndarray, n_codes: int, values: np.ndarray,
             kept: np.ndarray | None = None) -> "_Integrals":
-        """Rows of a timed log (with_durations' order and durations), with their keys' `_combined_codes` and the
-        in_use, capacity and duration columns as floats; rows where `kept` is False count as rows with a
-        missing key."""
+        """Rows of a timed log (with_durations' order and durations), with their keys' `_combined_codes` and what
+        each row adds to SUMS (rows x 3: in_use x duration, capacity x duration, duration); rows where `kept` is
+        False count as rows with a missing key."""
         if timed.empty:
             return self
         if kept is not None:
@@ -206,7 +208,7 @@ class _Integrals:
         self._sums = np.concatenate([self._sums, np.zeros((len(first), 3))])
         self._compensation = np.concatenate([self._compensation, np.zeros((len(first), 3))])
         self._first_keys.append({key: _key_values(timed[key], first) for key in self.keys})
-        _kahan_add(labels, *values, self._sums, self._compensation)
+        counting.kahan_group_sums(labels, values, self._sums, self._compensation)
         return self
 
     def totals(self) -> pd.DataFrame:
@@ -271,26 +273,6 @@ def _labels_by_first_appearance(combined, label_of, groups):
             new += 1
         labels[i] = label_of[code]
     return labels, first[:new]
-
-
-@nb.njit(cache=True, nogil=True)
-def _kahan_add(labels, in_use, capacity, duration, sums, compensation):
-    """Add in_use*duration, capacity*duration and duration into each row's group, as pandas' cython group_sum
-    does: compensated, NaN skipped, a compensation that turns NaN on an infinite value reset to 0 (pandas 2.1+)."""
-    for i in range(len(labels)):
-        g = labels[i]
-        if g < 0:
-            continue
-        for j in range(3):
-            value = (in_use[i] * duration[i]) if j == 0 else (capacity[i] * duration[i]) if j == 1 else duration[i]
-            if value != value:       # NaN: skipped, as a missing value
-                continue
-            y = value - compensation[g, j]
-            t = sums[g, j] + y
-            compensation[g, j] = t - sums[g, j] - y
-            if compensation[g, j] != compensation[g, j]:
-                compensation[g, j] = 0.0
-            sums[g, j] = t
 
 
 def _week_rows(timed: pd.DataFrame) -> list[pd.DataFrame]:

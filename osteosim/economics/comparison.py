@@ -10,8 +10,10 @@ difference has an interval (a ratio's interval is ill-behaved when the QALY diff
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from osteosim.analysis import counting
 from osteosim.analysis.replications import kpi_intervals, paired_differences
 from osteosim.config.schema import EconomicsConfig
 
@@ -27,7 +29,11 @@ class EconomicTotals:
     def add(self, frame: pd.DataFrame) -> None:
         if frame is None or frame.empty:
             return
-        keys = [frame["replication"].to_numpy(), frame["arm"].astype(str).to_numpy()]
+        replication, arms = frame["replication"].to_numpy(), _arm_names(frame["arm"])
+        if replication.min() == replication.max() and len(arms) == 1:
+            self.parts.append(_one_group_sums(frame, replication[0], arms[0]))
+            return
+        keys = [replication, frame["arm"].astype(str).to_numpy()]
         sums = frame[list(MEASURES)].groupby(keys).sum()
         sums["patients"] = frame.groupby(keys).size()
         self.parts.append(sums)
@@ -39,6 +45,27 @@ class EconomicTotals:
         total = pd.concat(self.parts).groupby(level=[0, 1]).sum()
         total.index.names = ["replication", "arm"]
         return total.reset_index()
+
+
+def _arm_names(arm: pd.Series) -> list[str]:
+    """The arm names a chunk holds: a categorical's used categories, without a string per patient."""
+    if isinstance(arm.dtype, pd.CategoricalDtype):
+        codes = np.unique(arm.cat.codes.to_numpy())
+        return [str(arm.cat.categories[c]) if c >= 0 else "nan" for c in codes]
+    return list(pd.unique(arm.astype(str)))
+
+
+def _one_group_sums(frame: pd.DataFrame, replication, arm: str) -> pd.DataFrame:
+    """What the group-by in `EconomicTotals.add` gives for a chunk of one replication x arm (a run's every chunk),
+    summed in one compiled pass (counting.kahan_group_sums, bit for bit pandas' sum) where the group-by turned
+    every patient's arm into a string: 0.2 microseconds a patient, a third of pricing's own time."""
+    totals = np.zeros((1, len(MEASURES)))
+    counting.kahan_group_sums(np.zeros(len(frame), dtype=np.int64),
+                              frame[list(MEASURES)].to_numpy(dtype=np.float64), totals, np.zeros_like(totals))
+    index = pd.MultiIndex.from_arrays([np.array([replication]), np.array([arm], dtype=object)])
+    sums = pd.DataFrame(totals, index=index, columns=list(MEASURES))
+    sums["patients"] = np.int64(len(frame))
+    return sums
 
 
 def per_replication(sums: pd.DataFrame, thresholds) -> pd.DataFrame:
