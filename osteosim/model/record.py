@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba import literal_unroll
 
 from osteosim.model.disease import DiseaseState
 
@@ -52,76 +53,77 @@ PATIENT_DTYPE = np.dtype(OUTPUT_FIELDS + PATIENT_FIELDS + WORKING_FIELDS)
 def new_rows(cohort, out: np.ndarray | None = None) -> np.ndarray:
     """The rows of a cohort's patients before anything happened to them (disease at referral); written into
     the first rows of `out` if given (a chunked run reuses one buffer: a fresh 130 MiB of rows a chunk cost
-    more in page faults than the fields' values).
-
-    Each row is written whole, once, in compiled code: the template row, then the patient's own fields.
-    Setting field after field over the whole array in NumPy passed over all of it once a field (a row is
-    544 bytes), which cost the run's main thread 0.4 microseconds a patient."""
+    more in page faults than the fields' values). The cohort engine starts each row itself as it reaches the
+    patient (engines.cohort.run_patients), with the same `start_row`."""
     n = len(cohort)
     rows = np.empty(n, dtype=PATIENT_DTYPE) if out is None else out[:n]
-    own = {"pid": cohort.first_id + np.arange(n), "arrival": cohort.arrival_day, "age": cohort.age_years,
-           "axial": cohort.axial, "true_met": cohort.true_met, "true_nodules": cohort.true_nodules,
-           "disease_micro": cohort.micro_log10, "disease_day": cohort.arrival_day,
-           "disease_growth": cohort.growth, "disease_sensitivity": cohort.sensitivity}
-    values = np.empty((len(own), n), dtype=np.uint64)
-    for j, (name, column) in enumerate(own.items()):
-        values[j] = np.asarray(column, dtype=PATIENT_DTYPE.fields[name][0]).view(np.uint64)
-    _fill_rows(_words(rows), _TEMPLATE, _field_indices(own), values)
+    _start_rows(rows, START, starting_columns(cohort))
     return rows.view(np.recarray)   # rows[i].field also in plain Python (benchmarks run the model interpreted)
 
 
-def _template() -> np.ndarray:
-    """A row before its patient is known, as 8-byte words: unknown days and findings NaN, nothing found yet."""
+def _start() -> np.ndarray:
+    """The row of a patient before anything is known of them: unknown days and findings NaN, nothing found."""
     row = np.zeros(1, dtype=PATIENT_DTYPE)
     for name in DAY_COLUMNS + EXPOSURE_DAYS + ("good_response", "cr2"):
         row[name] = np.nan
     row["relapse_site"] = -1.0
     row["relapse_seen"] = row["lethal_day"] = row["disease_detect_day"] = np.inf
     row["disease_overt"] = row["disease_resistant"] = -np.inf
-    return _words(row)[0].copy()
+    return row
 
 
-def _words(rows: np.ndarray) -> np.ndarray:
-    """rows as a (patients x fields) array of 8-byte words: every field of PATIENT_DTYPE is 8 bytes."""
-    return np.asarray(rows).view(np.uint64).reshape(rows.shape[0], len(PATIENT_DTYPE.names))
+START = _start()
 
 
-def _field_indices(names) -> np.ndarray:
-    return np.array([PATIENT_DTYPE.names.index(name) for name in names], dtype=np.int64)
+def starting_columns(cohort) -> tuple:
+    """What `start_row` writes of each patient (model.population's sample), in the types it takes."""
+    as_int = lambda values: np.asarray(values, dtype=np.int64)      # noqa: E731
+    as_float = lambda values: np.asarray(values, dtype=np.float64)  # noqa: E731
+    return (cohort.first_id + np.arange(len(cohort), dtype=np.int64), as_float(cohort.arrival_day),
+            as_float(cohort.age_years), as_int(cohort.axial), as_int(cohort.true_met), as_int(cohort.true_nodules),
+            as_float(cohort.micro_log10), as_float(cohort.growth), as_float(cohort.sensitivity))
+
+
+@nb.njit(cache=True, inline="always")
+def start_row(rows, i, start, own):
+    """Row i before anything happened to the patient: the START row, then who they are and their disease at
+    referral (own: starting_columns)."""
+    rows[i] = start[0]
+    pid, arrival, age, axial, true_met, true_nodules, micro, growth, sensitivity = own
+    row = rows[i]
+    row.pid, row.arrival, row.age, row.axial = pid[i], arrival[i], age[i], axial[i]
+    row.true_met, row.true_nodules = true_met[i], true_nodules[i]
+    row.disease_micro, row.disease_day = micro[i], arrival[i]
+    row.disease_growth, row.disease_sensitivity = growth[i], sensitivity[i]
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
-def _fill_rows(words, template, fields, values):
-    """Row i = the template, then values[j, i] in field fields[j]."""
-    for i in nb.prange(words.shape[0]):
-        words[i, :] = template
-        for j in range(fields.shape[0]):
-            words[i, fields[j]] = values[j, i]
-
-
-@nb.njit(cache=True, parallel=True, nogil=True)
-def _gather_fields(words, fields):
-    """The fields fields[j] of every row, field by field (j x patients): each row read once."""
-    out = np.empty((fields.shape[0], words.shape[0]), dtype=np.uint64)
-    for i in nb.prange(words.shape[0]):
-        for j in range(fields.shape[0]):
-            out[j, i] = words[i, fields[j]]
-    return out
-
-
-assert all(PATIENT_DTYPE.fields[name][0].itemsize == 8 for name in PATIENT_DTYPE.names)
-_TEMPLATE = _template()
+def _start_rows(rows, start, own):
+    """Every row started, each written whole and once: setting one field over the whole array at a time
+    passed over every 544-byte row once a field (0.4 microseconds a patient of a run's main thread)."""
+    for i in nb.prange(rows.shape[0]):
+        start_row(rows, i, start, own)
 
 
 RECORDED_FIELDS = tuple(name for name, _ in OUTPUT_FIELDS) + EXPOSURE_DAYS   # what PatientRecord keeps
 
 
-def _columns(rows: np.ndarray):
-    """name -> that field of every row, as a column of its own type. The rows are read once, in compiled code:
-    copying field by field (rows[name].copy()) passed over every 544-byte row once a field."""
-    gathered = _gather_fields(_words(rows), _field_indices(RECORDED_FIELDS))
-    index = {name: j for j, name in enumerate(RECORDED_FIELDS)}
-    return lambda name: gathered[index[name]].view(PATIENT_DTYPE.fields[name][0])
+@nb.njit(cache=True)   # not inlined: its unrolled loop inside a prange body made the prange run serially
+def record_row(rows, i, recorded):
+    """Row i's RECORDED_FIELDS into column i of `recorded` (fields x patients; integer fields as floats, exact)."""
+    j = 0
+    for name in literal_unroll(RECORDED_FIELDS):     # (numba.literal_unroll: the attribute form fails to type)
+        recorded[j, i] = rows[i][name]
+        j += 1
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
+def _record_rows(rows):
+    """Every row recorded, each read once (copying field by field read every row once a field)."""
+    recorded = np.empty((len(RECORDED_FIELDS), rows.shape[0]))
+    for i in nb.prange(rows.shape[0]):
+        record_row(rows, i, recorded)
+    return recorded
 
 
 class PatientRecord:
@@ -131,8 +133,11 @@ class PatientRecord:
     DOSE_COLUMNS = DOSE_COLUMNS
     LATE_EFFECT_COLUMNS = LATE_EFFECT_COLUMNS
 
-    def __init__(self, rows: np.ndarray):
-        column = _columns(rows)
+    def __init__(self, recorded: np.ndarray):
+        """recorded: RECORDED_FIELDS x patients, as `record_row` writes them."""
+        index = {name: j for j, name in enumerate(RECORDED_FIELDS)}
+        column = lambda name: recorded[index[name]]    # noqa: E731
+        n = recorded.shape[1]
         for name in DAY_COLUMNS:
             setattr(self, name, column(name))
         self.met_status = column("met_status").astype(np.int8)
@@ -145,9 +150,14 @@ class PatientRecord:
         self.cr2 = column("cr2")
         self.relapses = column("relapses").astype(np.int32)
         self.family_tier = column("family_tier").astype(np.int8)
-        self.second_malignancy_day = np.full(rows.shape[0], np.nan)   # set after the pathway (model.disease)
+        self.second_malignancy_day = np.full(n, np.nan)   # set after the pathway (model.disease)
         for name in DOSE_COLUMNS + EXPOSURE_DAYS:
             setattr(self, name, column(name))
         for name in LATE_EFFECT_COLUMNS:      # set after the pathway (model.late_effects)
-            setattr(self, name, np.full(rows.shape[0], np.nan))
-        self.place_of_death = np.zeros(rows.shape[0], dtype=np.int8)   # set after the pathway (model.supportive)
+            setattr(self, name, np.full(n, np.nan))
+        self.place_of_death = np.zeros(n, dtype=np.int8)   # set after the pathway (model.supportive)
+
+    @classmethod
+    def of_rows(cls, rows: np.ndarray) -> "PatientRecord":
+        """The record of pathway rows (the des engine's; the cohort engine records each row as it finishes)."""
+        return cls(_record_rows(np.asarray(rows)))

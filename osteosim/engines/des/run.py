@@ -89,7 +89,7 @@ class Run:
         return des_next_step(self.seed, self.horizon, P, params, rows, pid)
 
     def record(self) -> PatientRecord:
-        return PatientRecord(self.rows)
+        return PatientRecord.of_rows(self.rows)
 
     def dead(self, pid: int) -> bool:
         return not np.isnan(self._death_day[pid])
