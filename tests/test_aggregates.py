@@ -95,3 +95,20 @@ def test_counts_and_sums_on_integer_codes_are_pandas_group_bys(data, n, dense):
     pd.testing.assert_frame_equal(order(counted.astype({"arm": str})), order(expected), check_dtype=False)
     totals = plain.groupby(["arm", "week", "flag"]).agg(patients=("k", "size"), days=("days", "sum"), k=("k", "sum"))
     pd.testing.assert_frame_equal(summed.astype({"arm": str}), totals.reset_index(), check_dtype=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["start", "end", "", "nan", "supportive"])), min_size=1,
+                max_size=30), st.lists(st.sampled_from(["start", "", "nan", "x"]), max_size=3), st.booleans())
+def test_is_in_is_the_text_comparison_it_replaced(values, wanted, categorical):
+    """counting.is_in against `column.astype(str).isin(wanted)`, the comparison it replaced, on categorical and
+    plain text columns with missing values (text "nan" for a plain column's None, "" for a categorical's)."""
+    import numpy as np
+
+    from osteosim.analysis import counting
+
+    column = pd.Series(values, dtype="category" if categorical else object)
+    expected = column.astype(str).isin(wanted).to_numpy()
+    if categorical:       # a categorical's missing value counts as "" (counting.categories), not "nan"
+        expected = np.where(column.isna(), "" in wanted, expected)
+    assert np.array_equal(counting.is_in(column, wanted), expected)

@@ -37,6 +37,13 @@ def categories(column: pd.Series) -> Key:
     return Key(codes.astype(np.int64), np.asarray(uniques, dtype=object))
 
 
+def is_in(column: pd.Series, values) -> np.ndarray:
+    """Where a text column (categorical, as in the result tables, or plain) is one of `values`: compared on a
+    categorical's categories, not on a string made for every row (a categorical's missing value is "")."""
+    key = categories(column)
+    return np.isin(key.values, list(values))[key.codes]
+
+
 def flag(mask: np.ndarray) -> Key:
     return Key(np.asarray(mask, dtype=np.int64), np.array([False, True]))
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from osteosim.analysis import counting
 from osteosim.analysis.aggregates import LATE_EFFECTS, aalen_johansen
 from osteosim.dashboards.outcomes import _add_band_curve, _thin
 from osteosim.dashboards.page import PALETTE, figure_html, label, no_data, style
@@ -34,7 +35,7 @@ def _contacts(events: pd.DataFrame) -> str:
     """Visits started per week on each supportive resource, mean over replications, by arm."""
     if events is None or events.empty:
         return no_data("no events table (cohort engine without output.events=true)")
-    starts = events[(events["event"].astype(str) == "start") & (events["stage"].astype(str) == "supportive")]
+    starts = events[counting.is_in(events["event"], ["start"]) & counting.is_in(events["stage"], ["supportive"])]
     if starts.empty:
         return no_data("no supportive-care contacts")
     replications = max(events["replication"].nunique(), 1)

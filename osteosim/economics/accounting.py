@@ -81,10 +81,7 @@ def _finite(x):
 
 
 def _is(patients: pd.DataFrame, column: str, values: tuple[str, ...]) -> np.ndarray:
-    """Where a text column (categorical, as in the patients table, or plain) is one of `values`: compared on a
-    categorical's categories, not on a string made for every patient."""
-    key = counting.categories(patients[column])
-    return np.isin(key.values, values)[key.codes]
+    return counting.is_in(patients[column], values)
 
 
 def _days(patients: pd.DataFrame, column: str) -> np.ndarray:
