@@ -213,8 +213,9 @@ awkward = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["a", "b", "c"]), st.lists(awkward, min_size=6, max_size=6)),
-                min_size=1, max_size=40), st.booleans(), st.booleans())
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["a", "b", "c"]),
+                          st.lists(awkward, min_size=6, max_size=6)), min_size=1, max_size=40),
+       st.booleans(), st.booleans())
 @example([(0, "a", [2.0 ** 53, 0.75, 0.75, 1.0, 1.0, 1.0])] * 3, True, True)   # the compensation decides the sum
 @example([(0, "a", [math.inf, 1.0, 1.0, 1.0, 1.0, 1.0]), (0, "a", [1.0] * 6)], False, True)
 def test_economic_totals_are_the_group_by_bit_for_bit(rows, categorical, one_group):

@@ -79,7 +79,8 @@ class ResourceUse:
         by_arm, by_replication = _combined_codes(timed, ARM_KEYS), _combined_codes(timed, REPLICATION_KEYS)
         in_use, capacity, duration = (timed[column].to_numpy(dtype=np.float64)
                                       for column in ("in_use", "capacity", "duration"))
-        values = np.column_stack([in_use * duration, capacity * duration, duration])    # what SUMS sum
+        with np.errstate(invalid="ignore"):    # infinite capacity held for no time: NaN, skipped as pandas skips it
+            values = np.column_stack([in_use * duration, capacity * duration, duration])    # what SUMS sum
         day = timed["day"].to_numpy()
         for since in self.sinces:
             kept = day >= since if since > 0 else None

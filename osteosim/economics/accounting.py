@@ -80,10 +80,6 @@ def _finite(x):
     return x if np.isfinite(x).all() else np.nan_to_num(x)
 
 
-def _is(patients: pd.DataFrame, column: str, values: tuple[str, ...]) -> np.ndarray:
-    return counting.is_in(patients[column], values)
-
-
 def _days(patients: pd.DataFrame, column: str) -> np.ndarray:
     return patients[column].to_numpy(dtype=float)
 
@@ -166,7 +162,7 @@ def _costs(patients: pd.DataFrame, config: Config, arm: ArmConfig, time: Timelin
         day = y("relapse_day") + k * t.second_line_interval_days / DAYS_PER_YEAR
         book.lump("relapse", unit_costs.course_price(config, "IE"), np.where(k < second_line, day, np.nan))
 
-    cancer_death = np.where(_is(patients, "death_cause", ("osteosarcoma",)), y("death_day"), np.nan)
+    cancer_death = np.where(counting.is_in(patients["death_cause"], ("osteosarcoma",)), y("death_day"), np.nan)
     # palliative care from the referral to specialist care when one came before the death (conf/supportive),
     # else over the last palliative_days
     referral = y("palliative_referral_day") if "palliative_referral_day" in patients else np.full(len(patients), np.nan)
@@ -221,7 +217,8 @@ def _qalys(patients: pd.DataFrame, config: Config, time: Timeline) -> tuple[Ledg
     # pathway recorded it, else over the last palliative_days before a death from the disease
     alone = y("palliative_day") if "palliative_day" in patients else np.full(len(patients), np.nan)
     start = np.where(alone <= death, alone, death - u.palliative_days / DAYS_PER_YEAR)
-    palliative = np.where(_is(patients, "death_cause", ("osteosarcoma",)) & (death <= end), np.clip(start, 0.0, None), end)
+    died_of_it = counting.is_in(patients["death_cause"], ("osteosarcoma",))
+    palliative = np.where(died_of_it & (death <= end), np.clip(start, 0.0, None), end)
     palliative = np.fmin(palliative, end)
     relapse = np.fmin(np.where(np.isnan(y("relapse_day")), end, y("relapse_day")), palliative)
     treated = np.fmin(np.where(np.isnan(y("end_of_treatment_day")), end, y("end_of_treatment_day")), relapse)
@@ -238,7 +235,7 @@ def _qalys(patients: pd.DataFrame, config: Config, time: Timeline) -> tuple[Ledg
         c = e.carer
         carer.flow("on_treatment", -c.disutility_on_treatment, zero, treated)
         carer.flow("after_relapse", -c.disutility_after_relapse, relapse, end)
-        bereaved = np.where(_is(patients, "death_cause", CANCER_DEATHS) & (death <= end), death, np.nan)
+        bereaved = np.where(counting.is_in(patients["death_cause"], CANCER_DEATHS) & (death <= end), death, np.nan)
         carer.flow("bereavement", -c.bereavement_disutility, bereaved, bereaved + c.bereavement_years)
     return life, carer
 
