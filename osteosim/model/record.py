@@ -1,7 +1,9 @@
 """What the pathway found out about each patient: one record per patient, one field per column.
 
-The compiled pathway writes a structured row per patient (named fields, see `PATIENT_DTYPE`);
-`PatientRecord` turns the rows into the columns the patients table is built from.
+The compiled pathway writes a structured row per patient (named fields, see `PATIENT_DTYPE`): each row
+starts as `start_row` writes it and is recorded by `record_row` into the columns `PatientRecord` keeps,
+from which the patients table is built. The cohort engine does both inside its kernel, a patient at a time;
+the des engine through `new_rows` and `PatientRecord.of_rows`.
 """
 from __future__ import annotations
 
