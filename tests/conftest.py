@@ -26,9 +26,11 @@ os.environ["NUMBA_CACHE_DIR"] = os.path.abspath(os.environ.get("NUMBA_CACHE_DIR"
 
 from osteosim.config import compose  # noqa: E402
 
-# a tiny run of one engine compiles its kernels into the cache (the two share the model's kernels)
-_COMPILE = ("from osteosim import simulate; from osteosim.config import compose; simulate(compose(['cohort=trial', "
-            "'cohort.n_patients=20', 'output.progress=false', 'engine={}']), summary=False)")
+# a tiny run of one engine compiles its kernels into the cache (the two share the model's kernels), and its summary
+# and dashboard tables the analysis kernels (counting, the resource log's), which every run with a summary uses
+_COMPILE = ("from osteosim import simulate; from osteosim.analysis import aggregates; from osteosim.config import compose; "
+            "r = simulate(compose(['cohort=trial', 'cohort.n_patients=20', 'output.progress=false', 'engine={}'])); "
+            "aggregates.batch(r.patients)")
 
 
 def pytest_configure(config):
