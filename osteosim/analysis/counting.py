@@ -97,8 +97,10 @@ def _decoded(keys: dict[str, Key], sizes: list[int], seen: np.ndarray) -> dict[s
 
 
 def count(keys: dict[str, Key], mask: np.ndarray | None = None) -> pd.DataFrame:
-    """Rows per distinct combination of the keys (among rows where `mask` holds): the keys' values and `count`,
-    in the order of the combined codes."""
+    """Rows per distinct combination of the keys (among rows where `mask`, a boolean per row, holds): the keys'
+    values and `count`, in the order of the combined codes."""
+    if mask is not None and np.asarray(mask).dtype != np.bool_:
+        raise TypeError("counting.count: mask must be a boolean per row, not row positions")
     sizes = [max(len(key.values), 1) for key in keys.values()]
     total = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
     if total <= DENSE_LIMIT and keys:
