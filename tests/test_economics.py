@@ -219,9 +219,9 @@ awkward = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -
 @example([(0, "a", [2.0 ** 53, 0.75, 0.75, 1.0, 1.0, 1.0])] * 3, True, True)   # the compensation decides the sum
 @example([(0, "a", [math.inf, 1.0, 1.0, 1.0, 1.0, 1.0]), (0, "a", [1.0] * 6)], False, True)
 def test_economic_totals_are_the_group_by_bit_for_bit(rows, categorical, one_group):
-    """EconomicTotals' sums per replication x arm, chunk by chunk, against the group-by it replaced: a chunk of
-    one replication x arm (every chunk of a run) takes a compiled pass, any other the group-by; both must give
-    pandas' sums exactly (Kahan-compensated, NaN skipped), index dtypes included."""
+    """EconomicTotals' sums per replication x arm, chunk by chunk, against the group-by it replaced, on chunks of
+    one replication x arm (every chunk of a run) and of several (the API prices a whole table at once): pandas'
+    sums exactly (groups sorted, Kahan-compensated, NaN skipped), index dtypes included."""
     from osteosim.economics.comparison import MEASURES, EconomicTotals
 
     if one_group:

@@ -27,15 +27,21 @@ class EconomicTotals:
         self.parts: list[pd.DataFrame] = []
 
     def add(self, frame: pd.DataFrame) -> None:
+        """A chunk's sums per replication x arm: what `frame[MEASURES].groupby([replication, arm as text]).sum()`
+        gives, bit for bit (groups sorted by replication then arm, each sum Kahan-compensated in row order,
+        `counting.kahan_group_sums`), in one compiled pass: the group-by made a string of every patient's arm
+        (0.2 microseconds a patient, a third of pricing's own time)."""
         if frame is None or frame.empty:
             return
-        replication, arms = frame["replication"].to_numpy(), _arm_names(frame["arm"])
-        if replication.min() == replication.max() and len(arms) == 1:
-            self.parts.append(_one_group_sums(frame, replication[0], arms[0]))
-            return
-        keys = [replication, frame["arm"].astype(str).to_numpy()]
-        sums = frame[list(MEASURES)].groupby(keys).sum()
-        sums["patients"] = frame.groupby(keys).size()
+        replications, replication = np.unique(frame["replication"].to_numpy(), return_inverse=True)
+        arms, arm = _arm_codes(frame["arm"])
+        groups, label = np.unique(replication * len(arms) + arm, return_inverse=True)
+        totals = np.zeros((len(groups), len(MEASURES)))
+        counting.kahan_group_sums(label, frame[list(MEASURES)].to_numpy(dtype=np.float64), totals,
+                                  np.zeros_like(totals))
+        index = pd.MultiIndex.from_arrays([replications[groups // len(arms)], arms[groups % len(arms)]])
+        sums = pd.DataFrame(totals, index=index, columns=list(MEASURES))
+        sums["patients"] = np.bincount(label, minlength=len(groups)).astype(np.int64)
         self.parts.append(sums)
 
     def sums(self) -> pd.DataFrame:
@@ -47,25 +53,17 @@ class EconomicTotals:
         return total.reset_index()
 
 
-def _arm_names(arm: pd.Series) -> list[str]:
-    """The arm names a chunk holds: a categorical's used categories, without a string per patient."""
+def _arm_codes(arm: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The arms as text, sorted, and each row's position among them: a categorical's categories are made text
+    once, not a string per patient (a missing arm is "nan", as `astype(str)` makes it)."""
     if isinstance(arm.dtype, pd.CategoricalDtype):
-        codes = np.unique(arm.cat.codes.to_numpy())
-        return [str(arm.cat.categories[c]) if c >= 0 else "nan" for c in codes]
-    return list(pd.unique(arm.astype(str)))
-
-
-def _one_group_sums(frame: pd.DataFrame, replication, arm: str) -> pd.DataFrame:
-    """What the group-by in `EconomicTotals.add` gives for a chunk of one replication x arm (a run's every chunk),
-    summed in one compiled pass (counting.kahan_group_sums, bit for bit pandas' sum) where the group-by turned
-    every patient's arm into a string: 0.2 microseconds a patient, a third of pricing's own time."""
-    totals = np.zeros((1, len(MEASURES)))
-    counting.kahan_group_sums(np.zeros(len(frame), dtype=np.int64),
-                              frame[list(MEASURES)].to_numpy(dtype=np.float64), totals, np.zeros_like(totals))
-    index = pd.MultiIndex.from_arrays([np.array([replication]), np.array([arm], dtype=object)])
-    sums = pd.DataFrame(totals, index=index, columns=list(MEASURES))
-    sums["patients"] = np.int64(len(frame))
-    return sums
+        names = np.append(np.asarray(arm.cat.categories.astype(str), dtype=object), "nan")
+        codes = arm.cat.codes.to_numpy().astype(np.int64)
+        codes[codes < 0] = len(names) - 1
+    else:
+        names, codes = np.unique(arm.astype(str).to_numpy(dtype=object), return_inverse=True)
+    arms, position = np.unique(names, return_inverse=True)     # distinct text, sorted
+    return arms.astype(object), position[codes]
 
 
 def per_replication(sums: pd.DataFrame, thresholds) -> pd.DataFrame:
