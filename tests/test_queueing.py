@@ -93,6 +93,34 @@ def test_a_rise_in_capacity_starts_every_waiting_use_and_a_midnight_request_sees
     assert starts == {0: 7.0, 1: 7.0, 2: 7.0}
 
 
+def test_a_death_frees_its_server_in_the_resource_log_at_the_death():
+    """One of ours holds the only server from day 1 for 4 days but dies on day 2, another waits from day 1.5:
+    the waiting one starts at the death, and the resource log has that change then (utilisation counts the
+    server free from the death, not busy until the next request)."""
+    env = simpy.Environment()
+    log, events = ResourceLog(), EventLog()
+    res = RosteredResource(env, "r", [1] * 7, log)
+
+    def patient(pid, at, days):
+        try:
+            yield env.timeout(at)
+            yield from use(env, res, days, patient=pid, stage=0, events=events)
+        except simpy.Interrupt:
+            return
+
+    def death(process, at):
+        yield env.timeout(at)
+        process.interrupt()
+
+    env.process(death(env.process(patient(0, 1.0, 4.0)), 2.0))
+    env.process(patient(1, 1.5, 0.5))
+    env.run(until=10.0)
+    rows = log.frame(0, "x")[["day", "in_use", "queue_length"]].to_numpy().tolist()
+    assert [2.0, 1, 0] in rows and [2.5, 0, 0] in rows      # the death handed the server on; its end freed it
+    starts = events.frame(0, "x").query("event == 'start'")
+    assert starts.day.tolist() == [1.0, 2.0]
+
+
 @settings(max_examples=40, deadline=None)
 @given(roster=st.lists(st.integers(0, 3), min_size=7, max_size=7).filter(any),
        per_week=st.floats(0.0, 20.0), hold=st.floats(0.05, 2.0), seed=st.integers(0, 2**31 - 1),

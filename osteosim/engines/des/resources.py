@@ -108,8 +108,8 @@ class RosteredResource:
         self._record()
         return request
 
-    def release(self, request, logged: bool = True) -> None:
-        """Free the server `request` held, or leave the queue if it never started."""
+    def release(self, request) -> None:
+        """Free the server `request` held, or leave the queue if it never started (a death: see `abandon`)."""
         self.advance(self.env.now)
         st = self.st
         if request.triggered:
@@ -119,8 +119,7 @@ class RosteredResource:
                 servers.serve(st, self.ends, self.queue, self.bg, self.started)
         else:
             self._leave_queue(request.token)
-        if logged:
-            self._record()
+        self._record()
         self._start_ours()
         if st[S.ours_waiting]:
             self._wake_for_waiting()
@@ -244,8 +243,9 @@ def release(env: simpy.Environment, resource: RosteredResource, request, *, pati
 
 
 def abandon(resource: RosteredResource, request) -> None:
-    """The patient died queueing or being served: leave the queue or free the server, logging nothing."""
-    resource.release(request, logged=False)
+    """The patient died queueing or being served: leave the queue or free the server. The event log has no end
+    for it; the resource log has the change (its utilisation counts the server free from the death on)."""
+    resource.release(request)
 
 
 def use(env: simpy.Environment, resource: RosteredResource, days: float, *, patient: int, stage: int,
