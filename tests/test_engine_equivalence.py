@@ -41,24 +41,13 @@ def test_the_cohort_config_is_the_des_config_with_the_other_engine():
 
 
 def assert_same_patients_and_events(des, cohort) -> None:
-    """Patients identical; events identical patient by patient in their logged order, taking the arm's
-    appointments (and supportive care's visits) apart from the pathway. Only how the two interleave is free: the arm's visits run beside
-    the pathway as their own SimPy process, so a visit and a course on the same day interleave by process
-    scheduling in `des` and in logging order in `cohort` (seen with arm=mapie: an IE admission on the day
-    of a MAP course)."""
+    """Patients identical; events identical patient by patient in their logged order. The arm's appointments
+    and supportive care's visits included: on one day, both engines log a patient's pathway first, then their
+    series of visits in the order the series started (des: as each resource serves them, engines.des.servers)."""
     assert_same_table(des.patients, cohort.patients)
     by_patient = ["replication", "patient_id"]
-    for part in ("pathway", "arm"):
-        tables = []
-        for events in (des.events, cohort.events):
-            arm = events.stage.astype(str).isin(["arm", "supportive"])   # visits beside the pathway
-            # series beside the pathway on the same day (a family assessment and the first admission's contact,
-            # a palliative referral's first nurse contact and an end-of-life admission) interleave by process
-            # scheduling in des: compare them by resource, day and event
-            order = by_patient + ["resource", "day", "event"] if part == "arm" else by_patient
-            tables.append(events[arm if part == "arm" else ~arm].sort_values(order, kind="stable")
-                          .reset_index(drop=True))
-        assert_same_table(*tables)
+    assert_same_table(*(events.sort_values(by_patient, kind="stable").reset_index(drop=True)
+                        for events in (des.events, cohort.events)))
 
 
 # arms whose pathway is the baseline's when capacity is unconstrained: rosters only (psychology_plus,

@@ -2,15 +2,16 @@
 
 This file only answers the pathway's steps: time passes as SimPy timeouts, holds queue on
 rostered resources, deaths come from watcher processes that interrupt whatever the patient is
-doing, and an arm's appointments run as processes beside the pathway. What happens to the
-patient, when and why is decided in `model.pathway`, the same code the cohort engine runs.
+doing, and an arm's appointments run beside the pathway, served by the resources themselves.
+What happens to the patient, when and why is decided in `model.pathway`, the same code the cohort
+engine runs.
 """
 from __future__ import annotations
 
 import simpy
 
-from osteosim.engines.des.resources import abandon, acquire, release, use
-from osteosim.model.appointments import visit_applies, visit_day
+from osteosim.engines.des.resources import abandon, acquire, release
+from osteosim.model.appointments import visit_applies
 from osteosim.model.codes import DEATH_CAUSES, PHASE, RESOURCE_OF_VISIT, STAGE_OF_PHASE
 from osteosim.model.pathway import STEP
 from osteosim.model.protocol import VISIT
@@ -51,32 +52,15 @@ def patient_life(run, pid: int):
 
 def start_arm_visits(run, pid: int, phase: int, anchor: float) -> None:
     """The appointments of this phase (an arm's infusions and admissions, supportive care's contacts) run
-    beside the pathway."""
+    beside the pathway: each series is served by its resource itself (engines.des.resources), not by SimPy."""
     rows = run.visits_of_phase.get(phase)
     if not rows:
         return
     visits, row = run.protocol.visits, run.rows[pid]
     good, tier, doxorubicin, cisplatin = row["good_response"], row["family_tier"], row["doxorubicin_mg_m2"], \
         row["cisplatin_mg_m2"]
+    stage, after_death = STAGE_OF_PHASE[phase], phase == PHASE.bereavement
     for v in rows:
         if visit_applies(visits, v, phase, good, tier, doxorubicin, cisplatin):
-            run.start(pid, arm_visit_series(run, pid, v, anchor))
-
-
-def arm_visit_series(run, pid: int, v: int, anchor: float):
-    """Row v's visits from `anchor`, each holding its resource, until the patient dies or the run ends."""
-    env, visits = run.env, run.protocol.visits
-    resource = run.resources[RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]]
-    stage = STAGE_OF_PHASE[int(visits[v, VISIT.phase])]     # an arm's appointment or supportive care
-    after_death = int(visits[v, VISIT.phase]) == PHASE.bereavement
-    try:
-        for i in range(int(visits[v, VISIT.count])):
-            day = visit_day(visits, v, anchor, i)
-            if day >= run.horizon:
-                return
-            yield env.timeout(max(0.0, day - env.now))
-            if not after_death and env.now >= run.death_due[pid]:
-                return      # due on the day the patient dies
-            yield from use(env, resource, visits[v, VISIT.days], patient=pid, stage=stage, events=run.events)
-    except simpy.Interrupt:
-        return  # the patient died
+            resource = run.resources[RESOURCE_OF_VISIT[int(visits[v, VISIT.resource])]]
+            run.add_series(pid, resource, v, anchor, stage, after_death)

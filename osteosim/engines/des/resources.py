@@ -10,6 +10,8 @@ holding times) is most of a service's work but decides nothing for our patients 
 the queue. So it is not SimPy work: each resource simulates its own background in compiled code
 (engines.des.servers), and only up to the moment one of our patients touches it (a request or a release), or up to the
 next moment a waiting patient of ours could start (one SimPy wake-up then, not one per use).
+Our patients' series of visits (an arm's appointments, supportive care's contacts) are served the same
+way: they too decide nothing but the queue (`add_series`, `cancel` at a death).
 What our patients see is the same FIFO queue as if every use were a SimPy process (DESIGN §5).
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import simpy
 from osteosim.config.schema import ResourceConfig
 from osteosim.engines.des import servers
 from osteosim.engines.des.log import BACKGROUND_PATIENT, EventLog, ResourceLog
-from osteosim.engines.des.servers import S
+from osteosim.engines.des.servers import N_SERIES_COLUMNS, S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
 
 INF = math.inf
@@ -56,7 +58,11 @@ class RosteredResource:
     simulated by the resource itself, compiled (`engines.des.servers`), lazily, in the same queue."""
 
     def __init__(self, env: simpy.Environment, name: str, roster: list[int] | None, log: ResourceLog,
-                 background: Background | None = None, events: EventLog | None = None):
+                 background: Background | None = None, events: EventLog | None = None,
+                 visits: np.ndarray | None = None, death_due: np.ndarray | None = None, horizon: float = INF,
+                 log_visits: bool = False):
+        """`visits` (the protocol's rows) and `death_due` (each patient's earliest death so far, shared with the
+        run) serve series of visits (`add_series`); their rows are kept if `log_visits`."""
         self.env = env
         self.name = name
         self.code = RESOURCES.index(name) if name in RESOURCES else 0   # in events.parquet (0: not a pathway resource)
@@ -71,12 +77,20 @@ class RosteredResource:
         st[S.arrival_day] = INF
         st[S.logging] = float(log.enabled)
         st[S.bg_logging] = float(self.events is not None)
+        st[S.horizon] = horizon
+        st[S.visit_arrival] = st[S.visit_end] = INF
+        st[S.visit_logging] = float(log_visits)
+        self.visits = np.zeros((0, 9)) if visits is None else visits
+        self.death_due = np.zeros(0) if death_due is None else death_due
         if background is not None:
             servers.draw_arrival(st, *self.draws)
         self.ends = np.empty(max(int(np.max(self.roster)) if roster is not None else 1, 1))
         self.queue, self.started = np.empty(64), np.empty(64)
         self.rows, self.bg = np.empty((4096, 4)), np.empty((256, 2))
         self.log_parts: list[np.ndarray] = []
+        self.series = np.empty((64, N_SERIES_COLUMNS))
+        self.arriving, self.serving = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+        self.vlog, self.vlog_parts = np.empty((1024, 5)), []
         self.waiting: dict[int, simpy.Event] = {}     # our queued requests by token
         self.next_token = 0
         self.wake_day = INF              # the SimPy wake-up already scheduled for a waiting patient of ours
@@ -111,15 +125,22 @@ class RosteredResource:
     def release(self, request) -> None:
         """Free the server `request` held, or leave the queue if it never started (a death: see `abandon`)."""
         self.advance(self.env.now)
+        self._let_go(request)
+
+    def _let_go(self, request) -> None:
         st = self.st
         if request.triggered:
             st[S.in_use] -= 1
             if st[S.q_len]:      # someone waits for the server this frees
                 self._make_room()
-                servers.serve(st, self.ends, self.queue, self.bg, self.started)
+                servers.serve(st, self.ends, self.queue, self.bg, self.started, self.series, self.arriving,
+                              self.serving, self.vlog, self.death_due)
         else:
-            self._leave_queue(request.token)
+            servers.leave_queue(st, self.queue, -(request.token + 1.0))   # our patient died waiting
+            st[S.ours_waiting] -= 1
+            del self.waiting[request.token]
         self._record()
+        self.advance(self.env.now)     # a visit a freed server took starts its hold (servers._visit_resumes)
         self._start_ours()
         if st[S.ours_waiting]:
             self._wake_for_waiting()
@@ -132,19 +153,50 @@ class RosteredResource:
         unconstrained resource, a third on the default service) only the clock moves, here: the compiled
         call would do the same (and no request of ours can have started since the last call)."""
         st = self.st
-        if until < st[S.arrival_day] and until < st[S.roster_day] and (st[S.n_ends] == 0.0 or until < self.ends[0]):
+        if (until < st[S.arrival_day] and until < st[S.roster_day] and until < st[S.visit_arrival]
+                and until < st[S.visit_end] and (st[S.n_ends] == 0.0 or until < self.ends[0])):
             if until > st[S.day]:
                 st[S.day] = until
             if self.events is not None:
                 self._flush_background()
             return
         seed, stream, gap, hold, horizon = self.draws
-        while servers.advance(self.st, self.ends, self.queue, self.roster, self.rows, self.bg, self.started, until,
+        while servers.advance(st, self.ends, self.queue, self.roster, self.rows, self.bg, self.started, self.series,
+                              self.arriving, self.serving, self.vlog, self.visits, self.death_due, until,
                               seed, stream, gap, hold, horizon) == servers.FULL:
             self._make_room()
         self._start_ours()
         if self.events is not None:
             self._flush_background()
+
+    # --- our patients' series of visits ----------------------------------------------------------
+    def add_series(self, pid: int, row: int, anchor: float, stage: int, after_death: bool, number: int) -> int:
+        """Row `row` of the protocol's visits for patient `pid` from day `anchor`, started now; returns the
+        series' index here (for `cancel`). `number` orders the run's series (the event log's order in a day)."""
+        j = int(self.st[S.n_series])
+        if j == self.series.shape[0]:
+            self.series = np.concatenate([self.series, np.empty_like(self.series)])
+            self.arriving = np.concatenate([self.arriving, np.empty_like(self.arriving)])
+            self.serving = np.concatenate([self.serving, np.empty_like(self.serving)])
+        servers.add_series(self.st, self.series, self.arriving, self.visits, j, pid, row, anchor, stage,
+                           float(after_death), number, self.env.now)
+        return j
+
+    def cancel(self, series: list[int]) -> None:
+        """The patient of these series died now: their visit waiting or being held is abandoned, none comes again."""
+        self.advance(self.env.now)
+        self._make_room()
+        if servers.cancel(self.st, self.ends, self.queue, self.bg, self.started, self.series, self.arriving,
+                          self.serving, self.vlog, self.death_due, np.asarray(series, dtype=np.int64)):
+            self._record()
+        self.advance(self.env.now)     # a visit a freed server took starts its hold (servers._visit_resumes)
+        self._start_ours()
+        if self.st[S.ours_waiting]:
+            self._wake_for_waiting()
+
+    def visit_rows(self) -> np.ndarray:
+        """Every logged row of the visits so far: day, patient, event, stage, series number."""
+        return np.concatenate([*self.vlog_parts, self.vlog[:int(self.st[S.n_vlog])]])
 
     def frame_rows(self) -> np.ndarray:
         """Every row of this resource's log so far: day, in use, capacity, queue length."""
@@ -152,8 +204,8 @@ class RosteredResource:
 
     def forget_log(self) -> None:
         """Drop the rows logged so far (the run is over and its table built)."""
-        self.log_parts = []
-        self.st[S.n_log] = 0
+        self.log_parts, self.vlog_parts = [], []
+        self.st[S.n_log] = self.st[S.n_vlog] = 0
 
     def _record(self) -> None:
         if self.st[S.n_log] + 1 > self.rows.shape[0]:
@@ -162,7 +214,8 @@ class RosteredResource:
 
     def _make_room(self) -> None:
         """Empty a full log into its parts, grow the queue (with `started`), and hand logged background rows to
-        the event log (growing their buffer when the queue could start more than it holds)."""
+        the event log (growing their buffer when the queue could start more than it holds); the same for the
+        visits' rows."""
         st = self.st
         if st[S.n_log] + 1 > self.rows.shape[0]:
             self.log_parts.append(self.rows[:int(st[S.n_log])].copy())
@@ -177,6 +230,11 @@ class RosteredResource:
             self._flush_background()
             if st[S.q_len] + 3 > self.bg.shape[0]:
                 self.bg = np.empty((2 * int(st[S.q_len] + 3), 2))
+        if st[S.visit_logging] and st[S.n_vlog] + st[S.q_len] + 3 > self.vlog.shape[0]:
+            self.vlog_parts.append(self.vlog[:int(st[S.n_vlog])].copy())
+            st[S.n_vlog] = 0
+            if st[S.q_len] + 3 > self.vlog.shape[0]:
+                self.vlog = np.empty((2 * int(st[S.q_len] + 3), 5))
 
     def _start_ours(self) -> None:
         """Fire the events of our requests a server took (at this instant: see _wake_for_waiting)."""
@@ -184,17 +242,6 @@ class RosteredResource:
         for k in range(int(st[S.n_started])):
             self.waiting.pop(int(self.started[k])).succeed()
         st[S.n_started] = 0
-
-    def _leave_queue(self, token: int) -> None:
-        """Our patient died waiting: their place in the queue goes, the others keep their order."""
-        st, queue = self.st, self.queue
-        head, length, size = int(st[S.q_head]), int(st[S.q_len]), queue.shape[0]
-        order = (head + np.arange(length)) % size
-        kept = queue[order][queue[order] != -(token + 1.0)]
-        queue[(head + np.arange(len(kept))) % size] = kept
-        st[S.q_len] = len(kept)
-        st[S.ours_waiting] -= 1
-        del self.waiting[token]
 
     def _flush_background(self) -> None:
         n = int(self.st[S.n_bg])
@@ -207,7 +254,7 @@ class RosteredResource:
     def _wake_for_waiting(self) -> None:
         """While a patient of ours waits, SimPy must wake at the next moment a server could free up."""
         st = self.st
-        day = min(self.ends[0] if st[S.n_ends] > 0 else INF, st[S.roster_day])
+        day = min(self.ends[0] if st[S.n_ends] > 0 else INF, st[S.visit_end], st[S.roster_day])
         if day < self.wake_day and day < INF:
             self.wake_day = day
             self.env.timeout(day - self.env.now).callbacks.append(self._wake)

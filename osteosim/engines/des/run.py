@@ -7,7 +7,7 @@ import pandas as pd
 import simpy
 
 from osteosim.config.schema import RESOURCE_NAMES, Config
-from osteosim.engines.des.log import EventLog, ResourceLog
+from osteosim.engines.des.log import EventLog, ResourceLog, events_frame
 from osteosim.engines.des.patient import patient_life, start_arm_visits
 from osteosim.engines.des.resources import Background, RosteredResource
 from osteosim.model import rng
@@ -62,12 +62,14 @@ class Run:
         # catches up (engines.des.resources), so they join our patients' rows in time order at the end
         self.background_events = EventLog(background_events)
         self.resource_log = ResourceLog(resources)
-        self.resources = self._build_resources()
-        self._processes: dict[int, list[simpy.Process]] = {}   # a patient's pathway and arm visit series
-        self._generators: list = []          # every process's generator, death watchers' too (see close)
         # the earliest death scheduled so far: a visit due on that day is not held (the cohort engine's rule),
-        # whichever of the visit and the death watcher SimPy runs first at that instant
+        # whichever of the visit and the death watcher comes first at that instant
         self.death_due = np.full(len(cohort), np.inf)
+        self.resources = self._build_resources()
+        self._processes: dict[int, simpy.Process] = {}   # each patient's pathway
+        self._generators: list = []          # every process's generator, death watchers' too (see close)
+        self._series: dict[int, list[tuple[RosteredResource, int]]] = {}   # each patient's series of visits
+        self._n_series = 0
 
     def _build_resources(self) -> list[RosteredResource | None]:
         """Rostered resources indexed by their code in `codes.RESOURCES` (code 0 is no resource)."""
@@ -79,7 +81,8 @@ class Run:
             background = None if unconstrained else Background(spec, rng.BACKGROUND_STREAM_BASE + index, self.seed,
                                                                self.horizon)
             res = RosteredResource(self.env, name, None if unconstrained else list(roster), self.resource_log,
-                                   background, self.background_events)
+                                   background, self.background_events, self.protocol.visits, self.death_due,
+                                   self.horizon, self.events.enabled)
             built[res.code] = res
         return built
 
@@ -101,15 +104,29 @@ class Run:
         code = DEATH_CAUSES.index(cause)
         self._death_day[pid] = day
         self._death_cause[pid] = code
+        self.death_due[pid] = min(self.death_due[pid], day)    # a death in treatment was not scheduled
         self.events.add(pid, day, EVENT.death, STAGE.death, 0, DETAIL_OF_DEATH[code])
-        for process in self._processes.get(pid, []):
-            if process.is_alive and process is not self.env.active_process:
-                process.interrupt(cause)
+        process = self._processes.get(pid)
+        if process is not None and process.is_alive and process is not self.env.active_process:
+            process.interrupt(cause)
+        by_resource: dict[int, list[int]] = {}
+        for resource, j in self._series.pop(pid, []):
+            by_resource.setdefault(id(resource), [resource]).append(j)
+        for resource, *series in by_resource.values():
+            resource.cancel(series)
         start_arm_visits(self, pid, PHASE.bereavement, day)    # the family's bereavement support
 
     def start(self, pid: int, generator) -> None:
         self._generators.append(generator)
-        self._processes.setdefault(pid, []).append(self.env.process(generator))
+        self._processes[pid] = self.env.process(generator)
+
+    def add_series(self, pid: int, resource: RosteredResource, row: int, anchor: float, stage: int,
+                   after_death: bool) -> None:
+        """A series of visits (row `row` of the protocol's visits) from day `anchor`, served by `resource`."""
+        j = resource.add_series(pid, row, anchor, stage, after_death, self._n_series)
+        self._n_series += 1
+        if not after_death:
+            self._series.setdefault(pid, []).append((resource, j))
 
     def watch_death(self, pid: int, day: float, cause: str) -> None:
         """Death at `day` unless the patient is dead by then: it interrupts whatever they are doing."""
@@ -126,12 +143,31 @@ class Run:
         self.env.process(generator)
 
     def events_frame(self, replication: int, arm: str) -> pd.DataFrame:
-        """events.parquet rows of this run: our patients', and background demand's when it was logged."""
-        ours = self.events.frame(replication, arm)
+        """events.parquet rows of this run: our patients', and background demand's when it was logged. The
+        visits' rows, logged by their resources as these catch up, join the pathway's in time order: on the
+        same day after the pathway's, series by series in the order they started (the cohort engine's order)."""
+        ours = self._ours_frame(replication, arm)
         if not self.background_events.enabled:
             return ours
         both = pd.concat([ours, self.background_events.frame(replication, arm)], ignore_index=True)
         return both.sort_values("day", kind="stable", ignore_index=True)
+
+    def _ours_frame(self, replication: int, arm: str) -> pd.DataFrame:
+        log = self.events
+        parts = [(r.code, r.visit_rows()) for r in self.resources if r is not None] if log.enabled else []
+        rows = np.concatenate([p for _, p in parts]) if parts else np.zeros((0, 5))
+        if not len(rows):
+            return log.frame(replication, arm)
+        resource = np.concatenate([np.full(len(p), c, dtype=np.int64) for c, p in parts])
+        n = len(log.day)
+        day = np.concatenate([np.asarray(log.day, dtype=np.float64), rows[:, 0]])
+        series = np.concatenate([np.full(n, -1.0), rows[:, 4]])
+        order = np.lexsort((series, day))     # stable: each part keeps its own order within a day and series
+        column = lambda logged, visits: np.concatenate([np.asarray(logged, dtype=np.int64),  # noqa: E731
+                                                        np.asarray(visits, dtype=np.int64)])[order]
+        return events_frame(column(log.patient, rows[:, 1]), day[order], column(log.event, rows[:, 2]),
+                            column(log.stage, rows[:, 3]), column(log.resource, resource),
+                            column(log.detail, np.zeros(len(rows))), replication, arm)
 
     def close(self) -> None:
         """The run's tables are built: let go of it. Its SimPy processes, still suspended at the horizon, held
