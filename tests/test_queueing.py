@@ -98,6 +98,21 @@ def test_a_rise_in_capacity_starts_every_waiting_use_and_a_midnight_request_sees
     assert starts == {0: 7.0, 1: 7.0, 2: 7.0}
 
 
+def patient(env, res, events, pid, at, days):
+    """One of ours: asks at `at` and holds `days`; a death interrupts the wait or the use."""
+    try:
+        yield env.timeout(at)
+        yield from use(env, res, days, patient=pid, stage=0, events=events)
+    except simpy.Interrupt:
+        return
+
+
+def death(env, process, at):
+    yield env.timeout(at)
+    if process.is_alive:
+        process.interrupt()
+
+
 def test_a_death_frees_its_server_in_the_resource_log_at_the_death():
     """One of ours holds the only server from day 1 for 4 days but dies on day 2, another waits from day 1.5:
     the waiting one starts at the death, and the resource log has that change then (utilisation counts the
@@ -106,24 +121,28 @@ def test_a_death_frees_its_server_in_the_resource_log_at_the_death():
     log, events = ResourceLog(), EventLog()
     res = RosteredResource(env, "r", [1] * 7, log)
 
-    def patient(pid, at, days):
-        try:
-            yield env.timeout(at)
-            yield from use(env, res, days, patient=pid, stage=0, events=events)
-        except simpy.Interrupt:
-            return
-
-    def death(process, at):
-        yield env.timeout(at)
-        process.interrupt()
-
-    env.process(death(env.process(patient(0, 1.0, 4.0)), 2.0))
-    env.process(patient(1, 1.5, 0.5))
+    env.process(death(env, env.process(patient(env, res, events, 0, 1.0, 4.0)), 2.0))
+    env.process(patient(env, res, events, 1, 1.5, 0.5))
     env.run(until=10.0)
     rows = log.frame(0, "x")[["day", "in_use", "queue_length"]].to_numpy().tolist()
     assert [2.0, 1, 0] in rows and [2.5, 0, 0] in rows      # the death handed the server on; its end freed it
     starts = events.frame(0, "x").query("event == 'start'")
     assert starts.day.tolist() == [1.0, 2.0]
+
+
+DAYS = 70.0
+
+
+def series_resource(env, roster, per_week, hold, seed, series, death_due, log, events):
+    """A resource with background demand that serves these series of visits (start, after, count, interval, days,
+    dies: row k of its visits is series k's, None for a patient without one), keeping their rows."""
+    visits = np.zeros((len(series), len(VISIT)))
+    for row, (_, after, count, interval, length, _) in enumerate(series):
+        if count is not None:
+            visits[row, [VISIT.count, VISIT.interval, VISIT.start_after, VISIT.days]] = count, interval, after, length
+    spec = ResourceConfig(roster=list(roster), background_per_week=per_week, background_service_days=hold)
+    return RosteredResource(env, "server", list(roster), log, Background(spec, 1, seed, DAYS), events, visits,
+                            death_due, DAYS, True)
 
 
 @settings(max_examples=40, deadline=None)
@@ -137,44 +156,27 @@ def test_our_patients_visits_and_background_share_one_fifo_queue(roster, per_wee
     """Each of ours asks at `at`, holds for `days`, and dies at `dies` (interrupting a wait or a use); series of
     visits (served by the resource: `start`, first visit `after` days later, `count` of them `interval` days
     apart, each held `days`) end at their patient's death (`dies`)."""
-    days = 70.0
-    visits = np.zeros((len(series), len(VISIT)))
-    for row, (_, after, count, interval, length, _) in enumerate(series):
-        visits[row, [VISIT.count, VISIT.interval, VISIT.start_after, VISIT.days]] = count, interval, after, length
     death_due = np.array([dies for *_, dies in ours] + [dies for *_, dies in series], dtype=float)
     env = simpy.Environment()
     events, log = EventLog(), ResourceLog()
-    spec = ResourceConfig(roster=list(roster), background_per_week=per_week, background_service_days=hold)
-    res = RosteredResource(env, "server", list(roster), log, Background(spec, 1, seed, days), events, visits,
-                           death_due, days, True)
-
-    def patient(pid, at, length):
-        try:
-            yield env.timeout(at)
-            yield from use(env, res, length, patient=pid, stage=0, events=events)
-        except simpy.Interrupt:
-            return
-
-    def death(process, at):
-        yield env.timeout(at)
-        if process.is_alive:
-            process.interrupt()
+    res = series_resource(env, roster, per_week, hold, seed, [(None,) * 6] * len(ours) + series, death_due, log,
+                          events)
 
     def series_of(pid, row, start, dies):      # as the run does: started by the pathway, cancelled at the death
         if start >= dies:
             return
         yield env.timeout(start)
-        j = res.add_series(pid, row, start, 0, False, row)
-        if dies < days:
+        j = res.add_series(pid, pid, start, 0, False, row)
+        if dies < DAYS:
             yield env.timeout(dies - env.now)
             res.cancel([j])
 
     for pid, (at, length, dies) in enumerate(ours):
-        env.process(death(env.process(patient(pid, at, length)), dies))
+        env.process(death(env, env.process(patient(env, res, events, pid, at, length)), dies))
     for row, (start, *_) in enumerate(series):
         env.process(series_of(len(ours) + row, row, start, death_due[len(ours) + row]))
-    env.run(until=days)
-    res.advance(days)
+    env.run(until=DAYS)
+    res.advance(DAYS)
 
     states = log.frame(0, "x")
     grew = states.in_use.diff().fillna(states.in_use) > 0
@@ -203,11 +205,9 @@ def test_our_patients_visits_and_background_share_one_fifo_queue(roster, per_wee
 
 # Ties: visits due at one instant are served in SimPy's order (by when each was scheduled), and a resource takes
 # all of an instant's background first, as the processes did; those ties are drawn (hypothesis favours round days).
-# Between a visit and one of our SimPy processes at one instant, or at a death's instant, SimPy ordered by when
-# each event was scheduled, which a resource cannot see: the resource takes its visits first (DESIGN §4). Those
-# instants are kept apart here (in a run, days are continuous draws), by offsets no round day reaches.
+# At a death's instant SimPy went by when each event was scheduled, which a resource cannot see: deaths are kept
+# off round days here (in a run, days are continuous draws), and apart from each other.
 DEATH_DAYS = st.integers(0, 90).map(lambda day: day + 0.3716)
-OURS_OFFSET = 0.2718
 
 
 def reference_series(env, res, events, pid, visits, row, anchor, horizon, death_due):
@@ -230,82 +230,53 @@ def reference_series(env, res, events, pid, visits, row, anchor, horizon, death_
 # cases the search found: a queued visit's hold starts when its process would have resumed (two ends at day 17
 # then tie); an ending visit frees its server before its series schedules the next (ends at day 7 tie); a visit
 # a roster opens at the horizon has no start
-@example(roster=[0, 0, 0, 0, 0, 2, 2], per_week=0.0, hold=1.0, seed=0, ours=[],
+@example(roster=[0, 0, 0, 0, 0, 2, 2], per_week=0.0, hold=1.0, seed=0,
          series=[(0.0, 0.0, 3, 1.0, 1.0, 12.3716), (0.0, 0.0, 2, 1.0, 1.0, 12.3716), (0.0, 0.0, 2, 1.0, 1.0, 12.3716)])
-@example(roster=[0, 3, 3, 2, 0, 0, 1], per_week=1.75, hold=1.0, seed=195, ours=[],
+@example(roster=[0, 3, 3, 2, 0, 0, 1], per_week=1.75, hold=1.0, seed=195,
          series=[(0.0, 0.0, 3, 6.0, 1.0, 16.3716), (0.0, 5.0, 5, 1.0, 1.0, 17.3716),
                  (0.0, 7.0, 4, 1.0, 1.0, 17.3716), (0.0, 10.0, 2, 1.0, 1.0, 16.3716)])
-@example(roster=[1, 0, 0, 0, 0, 0, 0], per_week=0.0, hold=1.0, seed=0, ours=[],
+@example(roster=[1, 0, 0, 0, 0, 0, 0], per_week=0.0, hold=1.0, seed=0,
          series=[(1.0, 0.0, 6, 1.2472419865327078, 2.5526580585773804, 82.3716),
                  (3.9e-294, 3.0892611860665387, 5, 4.990779319648946, 1.9, 83.3716)])
 @given(roster=st.lists(st.integers(0, 3), min_size=7, max_size=7).filter(any),
        per_week=st.floats(0.0, 15.0), hold=st.floats(0.05, 2.0), seed=st.integers(0, 2**31 - 1),
        series=st.lists(st.tuples(st.floats(0.0, 30.0), st.floats(-5.0, 10.0), st.integers(1, 6), st.floats(0.5, 9.0),
-                                 st.floats(0.05, 3.0), DEATH_DAYS), max_size=12),
-       ours=st.just([]))
+                                 st.floats(0.05, 3.0), DEATH_DAYS), max_size=12))
 def test_series_of_visits_served_by_the_resource_are_the_simpy_processes_they_replaced(roster, per_week, hold, seed,
-                                                                                       series, ours):
-    """Series (started at `start`, first visit `after` days later, `count` of them every `interval` days, each
-    held `days`, the patient dying at `dies`) beside our SimPy patients and background demand: the resource's
-    series give the same resource log, exactly, and the same visits as SimPy processes of each series did."""
-    days = 70.0
-    visits = np.zeros((len(series), len(VISIT)))
-    for row, (_, after, count, interval, length, _) in enumerate(series):
-        visits[row, [VISIT.count, VISIT.interval, VISIT.start_after, VISIT.days]] = count, interval, after, length
-    n_ours = len(ours)
-    death_due = np.array([dies for *_, dies in ours] + [dies for *_, dies in series], dtype=float)
-    death_due += 1e-3 * np.arange(len(death_due))       # nor two deaths at one instant
+                                                                                       series):
+    """Series as in the test above, beside background demand: the resource's series give the same resource log,
+    exactly, and the same visits as SimPy processes of each series did."""
+    death_due = np.array([dies for *_, dies in series]) + 1e-3 * np.arange(len(series))   # nor two deaths at once
     tables = []
     for served_by_resource in (False, True):
         env = simpy.Environment()
         events, log = EventLog(), ResourceLog()
-        spec = ResourceConfig(roster=list(roster), background_per_week=per_week, background_service_days=hold)
-        res = RosteredResource(env, "server", list(roster), log, Background(spec, 1, seed, days), None, visits,
-                               death_due, days, True)
+        res = series_resource(env, roster, per_week, hold, seed, series, death_due, log, None)
+        added = {}
 
-        def patient(pid, at, length):
-            try:
-                yield env.timeout(at)
-                yield from use(env, res, length, patient=pid, stage=0, events=events)
-            except simpy.Interrupt:
-                return
-
-        def start_series(pid, row, start):
+        def start_series(pid, start):
             try:
                 yield env.timeout(start)
             except simpy.Interrupt:
                 return      # died before the series began
-            if served_by_resource:
-                if env.now < death_due[pid]:        # (a process would have been interrupted by then)
-                    added[pid] = res.add_series(pid, row, start, 0, False, row)
-            else:
-                yield from reference_series(env, res, events, pid, visits, row, start, days, death_due)
+            if not served_by_resource:
+                yield from reference_series(env, res, events, pid, res.visits, pid, start, DAYS, death_due)
+            elif env.now < death_due[pid]:     # (a process would have been interrupted by then)
+                added[pid] = res.add_series(pid, pid, start, 0, False, pid)
 
-        def death(process, at):
+        def death(pid, process, at):
             yield env.timeout(at)
-            if process.is_alive:
+            if served_by_resource and pid in added:     # as the run's record_death cancels them
+                res.cancel([added[pid]])
+            elif not served_by_resource and process.is_alive:
                 process.interrupt()
 
-        def cancel(pid, at):        # a resource's series: the run's record_death cancels it
-            yield env.timeout(at)
-            if pid in added:
-                res.cancel([added[pid]])
-
-        added = {}
-        processes = [env.process(patient(pid, at + OURS_OFFSET, length + OURS_OFFSET / 7))
-                     for pid, (at, length, _) in enumerate(ours)]
-        for row, (start, *_) in enumerate(series):
-            pid = n_ours + row
-            processes.append(env.process(start_series(pid, row, start)))
-        for pid, process in enumerate(processes):
-            env.process(cancel(pid, death_due[pid]) if served_by_resource and pid >= n_ours
-                        else death(process, death_due[pid]))
-        env.run(until=days)
-        res.advance(days)
+        for pid, (start, *_) in enumerate(series):
+            env.process(death(pid, env.process(start_series(pid, start)), death_due[pid]))
+        env.run(until=DAYS)
+        res.advance(DAYS)
         rows = events.frame(0, "x")[["patient_id", "day", "event"]].astype(str).values.tolist()
-        if served_by_resource:
-            vrows = res.visit_rows()
-            rows += [[str(int(p)), str(d), EVENTS[int(e)]] for d, p, e, *_ in vrows.tolist()]
+        rows += [[str(int(p)), str(d), EVENTS[int(e)]] for d, p, e, *_ in res.visit_rows().tolist()]
         tables.append((log.frame(0, "x"), sorted(rows)))
     (log_processes, rows_processes), (log_resource, rows_resource) = tables
     pd.testing.assert_frame_equal(log_processes, log_resource)
