@@ -224,7 +224,8 @@ class RosteredResource:
             head, size = int(st[S.q_head]), self.queue.shape[0]
             order = (head + np.arange(size)) % size
             self.queue = np.concatenate([self.queue[order], np.empty(size)])
-            self.started = np.empty(2 * size)
+            started = int(st[S.n_started])   # the call that ran out of queue may have started some of ours already
+            self.started = np.concatenate([self.started[:started], np.empty(2 * size - started)])
             st[S.q_head] = 0
         if self.events is not None and st[S.n_bg] + st[S.q_len] + 3 > self.bg.shape[0]:
             self._flush_background()
@@ -256,8 +257,11 @@ class RosteredResource:
         st = self.st
         day = min(self.ends[0] if st[S.n_ends] > 0 else INF, st[S.visit_end], st[S.roster_day])
         if day < self.wake_day and day < INF:
-            self.wake_day = day
-            self.env.timeout(day - self.env.now).callbacks.append(self._wake)
+            delay = day - self.env.now
+            # the instant SimPy will wake at, which `day` itself may miss in the last bit: compared with `day`, a wake
+            # that fired a hair early stayed "scheduled", and no earlier wake was ever scheduled again
+            self.wake_day = self.env.now + delay
+            self.env.timeout(delay).callbacks.append(self._wake)
 
     def _wake(self, _event) -> None:
         if self.env.now >= self.wake_day:
