@@ -77,10 +77,7 @@ class ResourceLog:
             resource.forget_log()
 
     def frame(self, replication: int, arm: str) -> pd.DataFrame:
-        parts = [(r.code, r.frame_rows()) for r in self.resources] if self.enabled else []
-        rows = np.concatenate([p for _, p in parts]) if parts else np.zeros((0, 4))
-        codes = np.concatenate([np.full(len(p), c, dtype=np.int8) for c, p in parts]) if parts \
-            else np.zeros(0, dtype=np.int8)
+        rows, codes = by_resource([(r.code, r.frame_rows()) for r in self.resources] if self.enabled else [], 4)
         order = np.argsort(rows[:, 0], kind="stable")
         n = len(order)
         return pd.DataFrame({
@@ -92,6 +89,14 @@ class ResourceLog:
             "capacity": rows[order, 2],
             "queue_length": rows[order, 3].astype(np.int32),
         }, columns=list(RESOURCE_COLUMNS))
+
+
+def by_resource(parts: list[tuple[int, np.ndarray]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each resource's rows (its code, rows of `width` columns), stacked, and the code of each row's resource."""
+    if not parts:
+        return np.zeros((0, width)), np.zeros(0, dtype=np.int64)
+    return (np.concatenate([rows for _, rows in parts]),
+            np.concatenate([np.full(len(rows), code, dtype=np.int64) for code, rows in parts]))
 
 
 def coded_events_frame(patient: np.ndarray, day: np.ndarray, code: np.ndarray, replication: int,

@@ -27,6 +27,7 @@ from osteosim.engines.des import servers
 from osteosim.engines.des.log import BACKGROUND_PATIENT, EventLog, ResourceLog
 from osteosim.engines.des.servers import N_SERIES_COLUMNS, S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
+from osteosim.model.protocol import VISIT
 
 INF = math.inf
 
@@ -80,7 +81,7 @@ class RosteredResource:
         st[S.horizon] = horizon
         st[S.visit_arrival] = st[S.visit_end] = INF
         st[S.visit_logging] = float(log_visits)
-        self.visits = np.zeros((0, 9)) if visits is None else visits
+        self.visits = np.zeros((0, len(VISIT))) if visits is None else visits
         self.death_due = np.zeros(0) if death_due is None else death_due
         if background is not None:
             servers.draw_arrival(st, *self.draws)
@@ -135,12 +136,15 @@ class RosteredResource:
                 self._make_room()
                 servers.serve(st, self.ends, self.queue, self.bg, self.started, self.series, self.arriving,
                               self.serving, self.vlog, self.death_due)
+                self._record()
+                self.advance(self.env.now)     # a visit the freed server took starts its hold (servers._visit_resumes)
+            else:
+                self._record()
         else:
             servers.leave_queue(st, self.queue, -(request.token + 1.0))   # our patient died waiting
             st[S.ours_waiting] -= 1
             del self.waiting[request.token]
-        self._record()
-        self.advance(self.env.now)     # a visit a freed server took starts its hold (servers._visit_resumes)
+            self._record()
         self._start_ours()
         if st[S.ours_waiting]:
             self._wake_for_waiting()

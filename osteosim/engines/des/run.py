@@ -7,7 +7,7 @@ import pandas as pd
 import simpy
 
 from osteosim.config.schema import RESOURCE_NAMES, Config
-from osteosim.engines.des.log import EventLog, ResourceLog, events_frame
+from osteosim.engines.des.log import EventLog, ResourceLog, by_resource, events_frame
 from osteosim.engines.des.patient import patient_life, start_arm_visits
 from osteosim.engines.des.resources import Background, RosteredResource
 from osteosim.model import rng
@@ -109,10 +109,10 @@ class Run:
         process = self._processes.get(pid)
         if process is not None and process.is_alive and process is not self.env.active_process:
             process.interrupt(cause)
-        by_resource: dict[int, list[int]] = {}
+        by_resource: dict[RosteredResource, list[int]] = {}
         for resource, j in self._series.pop(pid, []):
-            by_resource.setdefault(id(resource), [resource]).append(j)
-        for resource, *series in by_resource.values():
+            by_resource.setdefault(resource, []).append(j)
+        for resource, series in by_resource.items():
             resource.cancel(series)
         start_arm_visits(self, pid, PHASE.bereavement, day)    # the family's bereavement support
 
@@ -154,17 +154,17 @@ class Run:
 
     def _ours_frame(self, replication: int, arm: str) -> pd.DataFrame:
         log = self.events
-        parts = [(r.code, r.visit_rows()) for r in self.resources if r is not None] if log.enabled else []
-        rows = np.concatenate([p for _, p in parts]) if parts else np.zeros((0, 5))
+        rows, resource = by_resource([(r.code, r.visit_rows()) for r in self.resources if r is not None], 5) \
+            if log.enabled else (np.zeros((0, 5)), np.zeros(0, dtype=np.int64))
         if not len(rows):
             return log.frame(replication, arm)
-        resource = np.concatenate([np.full(len(p), c, dtype=np.int64) for c, p in parts])
-        n = len(log.day)
         day = np.concatenate([np.asarray(log.day, dtype=np.float64), rows[:, 0]])
-        series = np.concatenate([np.full(n, -1.0), rows[:, 4]])
+        series = np.concatenate([np.full(len(log.day), -1.0), rows[:, 4]])
         order = np.lexsort((series, day))     # stable: each part keeps its own order within a day and series
-        column = lambda logged, visits: np.concatenate([np.asarray(logged, dtype=np.int64),  # noqa: E731
-                                                        np.asarray(visits, dtype=np.int64)])[order]
+
+        def column(logged, visits) -> np.ndarray:
+            return np.concatenate([np.asarray(logged, dtype=np.int64), np.asarray(visits, dtype=np.int64)])[order]
+
         return events_frame(column(log.patient, rows[:, 1]), day[order], column(log.event, rows[:, 2]),
                             column(log.stage, rows[:, 3]), column(log.resource, resource),
                             column(log.detail, np.zeros(len(rows))), replication, arm)

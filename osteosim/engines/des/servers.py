@@ -14,9 +14,10 @@ arrays so that Numba compiles it:
   code) of background demand's requests, starts and ends when they are logged;
 - `started`, the tokens of our requests a server took during the call (Python fires their events);
 - `series`, our patients' series of visits on this resource (columns `V.*`: an arm's appointments,
-  supportive care's contacts), with `arriving` and `serving`, binary heaps of the series waiting for
-  their next visit and of those in service, by due day (then by series, first started first); and
-  `vlog`, rows (day, patient, event code, stage, series number) of their requests, starts and ends.
+  supportive care's contacts), with `arriving` and `serving`, binary heaps of the series due to ask
+  for their next visit (or, taken from the queue, to start holding) and of those in service, by due
+  day, then in SimPy's order (`_sooner`); and `vlog`, rows (day, patient, event code, stage, series
+  number) of their requests, starts and ends.
 
 A series of visits changes no outcome, only the queue, so it is not a SimPy process either: its
 visits arrive, queue, hold and leave here, as the process that each series used to be did. At a
