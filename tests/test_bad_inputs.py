@@ -375,7 +375,7 @@ CASES = [
     O("mode-registry", ["cohort.mode=registry"], "cohort.mode"),
     O("engine-gpu", ["engine=gpu"], "engine"),
     O("cohort-engine-constrained", ["engine=cohort"], "engine=cohort"),
-    O("workers-0", ["workers=0"], "workers=0"),
+    O("workers-negative", ["workers=-1"], "workers=-1"),
     O("workers-1000", ["workers=1000"], "workers=1000"),
     O("replications-million", ["replications=1000000"], "replications=1000000"),
     O("chunk-10", ["cohort=trial", "output.chunk_patients=10"], "output.chunk_patients=10"),

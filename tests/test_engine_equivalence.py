@@ -1,4 +1,7 @@
 """The cohort engine is the SimPy pathway without queues: same seed, same patients (DESIGN §4)."""
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -145,6 +148,35 @@ def test_cohort_mode_writes_no_event_log_unless_asked_and_never_a_resource_table
 @pytest.mark.parametrize("engine", ["des", "cohort"])
 def test_results_do_not_depend_on_the_number_of_workers(engine):
     base = ["cohort=trial", "cohort.n_patients=300", "replications=3", "output.progress=false", f"engine={engine}"]
-    one = simulate(compose([*base, "workers=1"])).patients
-    two = simulate(compose([*base, "workers=2"])).patients
-    pd.testing.assert_frame_equal(one, two)
+    one = simulate(compose([*base, "workers=1"]), summary=False)
+    two = simulate(compose([*base, "workers=2"]), summary=False)
+    for name in ("patients", "events", "resources"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
+
+
+def test_auto_workers_are_a_process_per_core_for_des_replications_that_can_be_forked(monkeypatch):
+    from osteosim.engines import replications
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    monkeypatch.setattr(replications, "_numba_threads_started", lambda: False)
+    processes = lambda *overrides: replications.replication_processes(compose(["output.progress=false", *overrides]))  # noqa: E731
+    assert [processes(f"replications={n}") for n in (1, 2, 8)] == [1, 2, 3]
+    assert processes("replications=8", "cohort=trial") == 1           # the cohort kernel runs on every core itself
+    assert processes("replications=8", "workers=5") == 5
+    assert processes("replications=2", "workers=5") == 2
+    monkeypatch.setattr(replications, "_numba_threads_started", lambda: True)   # workers would have to be spawned
+    assert processes("replications=8") == 1
+    assert processes("replications=8", "workers=2") == 2
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: auto runs one process")
+def test_a_runs_forked_replication_workers_write_the_tables_of_one_process(tmp_path):
+    """`osteosim` with workers=0 (auto) forks a worker per core for des replications (a fresh run has not started
+    Numba's threads); the tables it writes are those of one process."""
+    overrides = ["replications=2", "cohort.accrual_years=2", "cohort.followup_years=1", "output.progress=false"]
+    done = subprocess.run([sys.executable, "-m", "osteosim", *overrides, "output.dashboard=false",
+                           f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    one = simulate(compose([*overrides, "workers=1"]), summary=False)
+    for name in ("patients", "events", "resources"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}.parquet"), getattr(one, name))

@@ -17,7 +17,7 @@ LEFT_PER_REPLICATION_MIB = 3.0
 
 
 def test_a_finished_replication_leaves_nothing_for_the_garbage_collector():
-    config = compose(["output.progress=false", "replications=4", "cohort.accrual_years=3", "cohort.followup_years=2"])
+    config = compose(["output.progress=false", "workers=1", "replications=4", "cohort.accrual_years=3", "cohort.followup_years=2"])
     next(iter(chunks(compose(["output.progress=false", "cohort.accrual_years=1"]))))   # compiled, caches warm
     held, rows = [], 0
     gc.collect()

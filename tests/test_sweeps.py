@@ -232,3 +232,18 @@ def test_parallel_launchers_give_each_job_one_numba_thread_and_it_can_still_comp
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.stdout.split() == ["True", "1", "2"], done.stderr
+
+
+def test_a_parallel_launchers_job_runs_its_replications_in_one_process_under_auto_workers():
+    """workers=0 (auto) is a process per core for one run, but a job of a parallel launcher shares the cores with
+    the sweep's other jobs: it gets one. Workers the user asked for are left as asked."""
+    from osteosim.cli.run import _workers_for
+    from osteosim.config import compose
+
+    basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+    parallel = ["hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+                "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"]
+    auto, two = compose(["replications=4"]), compose(["replications=4", "workers=2"])
+    assert _workers_for(auto, basic).workers == 0
+    assert [_workers_for(auto, launcher).workers for launcher in parallel] == [1, 1]
+    assert [_workers_for(two, launcher).workers for launcher in [basic, *parallel]] == [2, 2, 2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from osteosim.cli.errors import explain
@@ -33,6 +34,11 @@ def _bar(total: float, unit: str, enabled: bool):
                 "[{elapsed}<{remaining}]")
 
 
+def _side_by_side(launcher_target: str) -> bool:
+    """Does this launcher run jobs side by side (joblib, SLURM, Ray), sharing the cores, unlike the basic one?"""
+    return launcher_target.rsplit(".", 1)[-1] != "BasicLauncher"
+
+
 def _one_numba_thread_per_parallel_job(launcher_target: str) -> None:
     """Jobs that run side by side (joblib, SLURM, Ray launchers) would each start a thread per core
     and fight over the cores: give each one Numba thread (ECOSYSTEM.md), or NUMBA_NUM_THREADS if the user
@@ -40,11 +46,17 @@ def _one_numba_thread_per_parallel_job(launcher_target: str) -> None:
     other than the one its thread pool started with is an error (a job that compiled, as every job of a
     first sweep on a fresh install does, failed so). The job's own worker processes take one thread each
     (engines.replications). Results do not depend on it (keyed random numbers)."""
-    if launcher_target.rsplit(".", 1)[-1] == "BasicLauncher":
+    if not _side_by_side(launcher_target):
         return
     import numba
 
     numba.set_num_threads(min(int(os.environ.get("NUMBA_NUM_THREADS", 1)), numba.config.NUMBA_NUM_THREADS))
+
+
+def _workers_for(config, launcher_target: str):
+    """The configuration the replications run with: workers=0 (auto) is a process per core, but a job among
+    others sharing the cores gets one. The provenance and the completion check keep the configuration as given."""
+    return replace(config, workers=1) if config.workers == 0 and _side_by_side(launcher_target) else config
 
 
 def _die_with_the_sweep(launcher_target: str) -> None:
@@ -116,7 +128,8 @@ def _run_job(cfg, folder: Path) -> None:
     if completed_config_hash(folder) == config_hash(config):
         print(f"osteosim: {folder} is already complete for this configuration (checksums match): skipped")
         return
-    _one_numba_thread_per_parallel_job(HydraConfig.get().launcher._target_)
+    launcher = HydraConfig.get().launcher._target_
+    _one_numba_thread_per_parallel_job(launcher)
     started = time.perf_counter()
     engine = engine_for(config)
     if config.output.progress and not compiled_before(ENTRY_KERNELS[engine]):
@@ -126,7 +139,7 @@ def _run_job(cfg, folder: Path) -> None:
     unseal(folder)
     pricer = Pricer(config, {variant.arm.name: variant.arm for variant in arm_variants(config)})
     with _bar(total, unit, config.output.progress) as bar:
-        summary, written = write_run(chunks(config, progress=bar.update), folder, provenance=provenance(config),
+        summary, written = write_run(chunks(_workers_for(config, launcher), progress=bar.update), folder, provenance=provenance(config),
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
                                      warmup_day=warmup_day(config), pricer=pricer,
                                      behind=engine == "cohort")

@@ -443,7 +443,7 @@ class OutputConfig:
 class Config:
     seed: int = bounded(0, 0, 2**62)
     replications: int = bounded(1, 1, 100_000)
-    workers: int = bounded(1, 1, 256)
+    workers: int = bounded(0, 0, 256)               # 0: auto (engines.replications.replication_processes)
     arms: list[str] = field(default_factory=list)   # several arms in one experiment; empty: `arm` alone
     paired: bool = True                              # common random numbers across arms
     engine: str = choice("auto", "auto", "des", "cohort")

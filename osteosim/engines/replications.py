@@ -6,6 +6,7 @@ bounded memory, and has no resource table (capacity is unconstrained).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
@@ -81,8 +82,9 @@ UNPAIRED_ARM_OFFSET = 1 << 32   # independent streams per arm when paired=false 
 
 def chunks(config: Config, progress: Progress | None = None) -> Iterator[Chunk]:
     """Every replication of every arm, as chunks of the result tables, in replication then arm order."""
-    if config.workers > 1 and config.replications > 1:
-        yield from _parallel_replications(config, progress)
+    processes = replication_processes(config)
+    if processes > 1:
+        yield from _parallel_replications(config, processes, progress)
         return
     variants = arm_variants(config)     # composed once per run, not per replication (~17 ms an arm)
     for replication in range(config.replications):
@@ -103,6 +105,29 @@ def _replication(config: Config, replication: int, progress: Progress | None = N
         yield from run(variant, replication, progress, replication_stream(config, replication, arm_index))
 
 
+def replication_processes(config: Config) -> int:
+    """How many processes run the replications: `workers`, or with workers=0 (auto) one per core this process may
+    use, at most one per replication, when the des engine runs them (SimPy runs on one core) and the workers can
+    be forked (Numba's threads not started here, as in a fresh `osteosim` run); else one. A spawned worker imports
+    the stack anew (about a second), which a few replications do not repay; the cohort engine's kernel already
+    runs on every core."""
+    if config.workers:
+        return min(config.workers, config.replications)
+    if engine_for(config) != "des" or _numba_threads_started():
+        return 1
+    return max(1, min(config.replications, len(os.sched_getaffinity(0))))
+
+
+def _numba_threads_started() -> bool:
+    import numba
+
+    try:
+        numba.threading_layer()      # raises until a parallel kernel has started Numba's threads
+    except ValueError:
+        return False
+    return True
+
+
 def _single_threaded_numba() -> None:
     """Worker processes share the cores: one Numba thread each (parallel workers must not oversubscribe the cores)."""
     import numba
@@ -114,14 +139,16 @@ def _replication_tables(config: Config, replication: int) -> list[Chunk]:
     return list(_replication(config, replication))
 
 
-def _parallel_replications(config: Config, progress: Progress | None) -> Iterator[Chunk]:
-    """Replications in a pool of `config.workers` processes; keyed draws make the split irrelevant."""
+def _parallel_replications(config: Config, processes: int, progress: Progress | None) -> Iterator[Chunk]:
+    """Replications in a pool of `processes` processes; keyed draws make the split irrelevant. The workers are
+    forked (they start at once, with what this process has imported and loaded) unless Numba's threads have
+    started here (their OpenMP pool does not survive a fork): then they are spawned."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     per_replication = work_total(config)[0] / config.replications   # all arms of one replication
-    context = multiprocessing.get_context("spawn")  # fork is unsafe once Numba's threads have started
-    with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_single_threaded_numba) as pool:
+    context = multiprocessing.get_context("spawn" if _numba_threads_started() else "fork")
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_single_threaded_numba) as pool:
         futures = [pool.submit(_replication_tables, config, r) for r in range(config.replications)]
         for future in futures:
             yield from future.result()
