@@ -10,8 +10,10 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from osteosim.analysis.resource_use import ResourceUse
+from osteosim.analysis.resource_use import ResourceUse, WrittenLog
 from osteosim.analysis.service import with_durations
+from osteosim.engines.replications import Chunk
+from osteosim.results.run_folder import write_tables
 
 ARMS = ["mifamurtide", "baseline"]          # neither alphabetical nor the categories' order below
 RESOURCES = ["mri", "lab", "ct"]
@@ -96,3 +98,56 @@ def test_the_compensation_is_carried_from_replication_to_replication():
         gathered.add(rows)
     _same(gathered, ResourceUse.from_frame(timed, SINCES))
     assert gathered.utilisation()["mean_capacity"].iloc[0] == (2.0 ** 53 + 2) / 3
+
+
+def _written(log: pd.DataFrame, folder, resource_categories) -> WrittenLog:
+    """The log through the run's writer, a chunk per replication x arm with categories of its own as the des engine
+    makes them (its arm alone; `resource_categories(chunk)` for the resources), gathered as it is written."""
+    written = WrittenLog(SINCES)
+    chunks = [Chunk(None, None, chunk.astype({"arm": pd.CategoricalDtype([str(chunk["arm"].iloc[0])]),
+                                              "resource": pd.CategoricalDtype(resource_categories(chunk))}))
+              for _, chunk in log.groupby(["replication", "arm"], sort=False, observed=True)]
+    write_tables(chunks, folder, resource_log=written)
+    return written
+
+
+@settings(max_examples=25, deadline=None)
+@given(LOGS, st.booleans())
+def test_a_log_gathered_as_it_is_written_is_the_written_file_read_back(tmp_path_factory, log, own_resources):
+    """The engine's layout (every replication with the same arms, every chunk on the same resources) is gathered
+    as written, and equals what reading the file back gives. Otherwise (resource categories of a chunk's own, only
+    those it uses, in its order; an arm missing from a replication) the file's categories may differ from those
+    the first replication fixed: the file is then read instead, or what was gathered must still be equal."""
+    folder = tmp_path_factory.mktemp("run")
+    categories = (lambda chunk: list(pd.unique(chunk["resource"].astype(str)))) if own_resources \
+        else (lambda chunk: RESOURCES)
+    gathered = _written(log, folder, categories).done(folder / "resources.parquet")
+    arms = log.groupby("replication")["arm"].agg(lambda arm: tuple(pd.unique(arm.astype(str))))
+    if gathered is None:
+        assert own_resources or arms.nunique() > 1
+        return
+    _same(gathered, ResourceUse.from_file(folder / "resources.parquet", SINCES))
+
+
+def test_off_the_writers_layout_or_with_other_categories_in_the_file_the_file_is_read_instead(tmp_path):
+    log = _log([(0, "baseline", "mri", 0.0, 1, 2.0), (1, "baseline", "mri", 3.0, 2, 2.0),
+                (0, "mifamurtide", "mri", 5.0, 0, 2.0)])
+    later_arm = WrittenLog(SINCES)
+    for replication in (0, 1):
+        rows = log[(log["replication"] == replication) & (log["arm"] == "baseline")]
+        later_arm.add(rows.astype({"arm": pd.CategoricalDtype(["baseline"])}))
+    later_arm.add(log[log["arm"] == "mifamurtide"].assign(replication=np.int32(2))
+                  .astype({"arm": pd.CategoricalDtype(["mifamurtide"])}))
+    assert later_arm.done(tmp_path / "none.parquet") is None       # an arm the first replication did not have
+    backwards = WrittenLog(SINCES)
+    backwards.add(log[log["replication"] == 1])
+    backwards.add(log[log["replication"] == 0])
+    assert backwards.done(tmp_path / "none.parquet") is None
+    mixed = WrittenLog(SINCES)
+    mixed.add(log)                                                  # two replications in one chunk
+    assert mixed.done(tmp_path / "none.parquet") is None
+    gathered = WrittenLog(SINCES)
+    gathered.add(log[log["replication"] == 0])
+    other = tmp_path / "other.parquet"                               # a file whose reader gives other categories
+    log.assign(arm=log["arm"].cat.reorder_categories(ARMS)).to_parquet(other, index=False)
+    assert gathered.done(other) is None

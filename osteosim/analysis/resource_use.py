@@ -3,8 +3,8 @@
 A service scenario's resource log holds a change point for every change of any resource, most of them
 background demand: about 640,000 rows a replication of the default scenario. Its analyses (time-weighted
 utilisation, weekly use, the first replication's trace) only ever combine rows of one replication, or add
-replications up in ascending order; so a run's log is read from its file one replication at a time
-(`ResourceUse.from_file`) and never held, sorted or copied whole: 8 default replications peaked at 1.31 GiB
+replications up in ascending order; so a run's log is gathered one replication at a time as it is written
+(`WrittenLog`), or read back from its file so (`ResourceUse.from_file`), and never held, sorted or copied whole: 8 default replications peaked at 1.31 GiB
 holding it, 0.74 GiB without. Everything here equals, bit for bit, what the same functions gave on the whole
 timed table (tested against that definition): each replication's rows sorted as `service.with_durations`
 sorts them, groups in order of first appearance, sums Kahan-compensated in row order as pandas' group sums are.
@@ -16,6 +16,7 @@ from pathlib import Path
 import numba as nb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from osteosim.analysis import counting
 from osteosim.analysis.service import with_durations
@@ -52,8 +53,6 @@ class ResourceUse:
         arm) in row groups of its own, in replication order; each replication is read with the whole file's
         categories, so its codes, and the order they sort in, are the whole table's. A file laid out any other
         way is read whole."""
-        import pyarrow.parquet as pq
-
         use = cls(sinces, weekly)
         if not Path(path).exists():
             return use
@@ -63,11 +62,9 @@ class ResourceUse:
             use.add(with_durations(pd.read_parquet(path)))
             return use
         whole = pd.read_parquet(path, columns=ARM_KEYS)     # the whole file's categories, in its order
+        categories = {key: whole[key].cat.categories for key in ARM_KEYS}
         for row_groups in groups:
-            batch = file.read_row_groups(row_groups).to_pandas()
-            for key in ARM_KEYS:   # recoded (astype would not: unordered dtypes with the same categories are equal)
-                batch[key] = batch[key].cat.set_categories(whole[key].cat.categories)
-            use.add(with_durations(batch))
+            use.add(with_durations(_recoded(file.read_row_groups(row_groups).to_pandas(), categories)))
         return use
 
     def add(self, batch: pd.DataFrame) -> None:
@@ -130,6 +127,71 @@ class ResourceUse:
     def first_replication(self) -> pd.DataFrame:
         """The rows of the first (lowest) replication, as they were added."""
         return self._first if self._first is not None else pd.DataFrame()
+
+
+def _recoded(batch: pd.DataFrame, categories: dict) -> pd.DataFrame:
+    """The batch with its ARM_KEYS on the given categories (astype would not recode: unordered dtypes with the
+    same categories are equal)."""
+    for key in ARM_KEYS:
+        batch[key] = batch[key].cat.set_categories(categories[key])
+    return batch
+
+
+class WrittenLog:
+    """`ResourceUse.from_file` of a resources.parquet as it is written, chunk by chunk, so that nothing is read
+    back: each replication's chunks (one per arm, replications in order, as the des engine gives them) are
+    added together once the next replication begins, on the categories a reader of the whole file would give
+    them (its dictionaries unified in order of first appearance, which the first replication fixes when every
+    replication has the same arms and resources). A log that does not keep to that (a new category later, a
+    chunk of several replications, replications out of order) is `usable` no more: read the file instead."""
+
+    def __init__(self, sinces=(0.0,), weekly: bool = True):
+        self.use = ResourceUse(sinces, weekly)
+        self.usable = True
+        self._pending: list[pd.DataFrame] = []
+        self._replication = None
+        self._categories: dict | None = None
+
+    def add(self, chunk: pd.DataFrame | None) -> None:
+        if not self.usable or chunk is None or chunk.empty:
+            return
+        replication = chunk["replication"].to_numpy()
+        first, last = replication.min(), replication.max()
+        if (first != last or any(not isinstance(chunk[key].dtype, pd.CategoricalDtype) for key in ARM_KEYS)
+                or (self._replication is not None and first < self._replication)):
+            self.usable = False
+            return
+        if first != self._replication:
+            self._add_pending()
+        self._replication = first
+        self._pending.append(chunk)
+
+    def done(self, path: Path) -> ResourceUse | None:
+        """The resource use of everything added to the file at `path`, or None if the log did not keep to the
+        writer's layout or the file's reader gives its keys other categories than those they were added on."""
+        self._add_pending()
+        if not self.usable:
+            return None
+        if self._categories is None:
+            return self.use if not Path(path).exists() or pq.ParquetFile(path).metadata.num_rows == 0 else None
+        whole = pd.read_parquet(path, columns=ARM_KEYS)
+        same = all(whole[key].cat.categories.equals(self._categories[key]) for key in ARM_KEYS)
+        return self.use if same else None
+
+    def _add_pending(self) -> None:
+        if not self._pending or not self.usable:
+            return
+        union = {key: pd.Index(pd.unique(np.concatenate([np.asarray(part[key].cat.categories, dtype=object)
+                                                          for part in self._pending]))) for key in ARM_KEYS}
+        if self._categories is None:
+            self._categories = union
+        elif any(not union[key].isin(self._categories[key]).all() for key in ARM_KEYS):
+            self.usable = False            # a category the first replication did not have: the file's order differs
+            return
+        parts = [_recoded(part.copy(deep=False), self._categories) for part in self._pending]
+        self._pending = []
+        self.use.add(with_durations(pd.concat(parts, ignore_index=True) if len(parts) > 1
+                                    else parts[0].reset_index(drop=True)))
 
 
 def utilisation(resources: pd.DataFrame, by_replication: bool = False, since: float = 0.0) -> pd.DataFrame:

@@ -84,10 +84,11 @@ class _TableWriter:
 
 
 def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None" = None, pricer=None,
-                 behind: bool = False) -> None:
+                 behind: bool = False, resource_log=None) -> None:
     """Stream every chunk's patients, events and resources into the staging folder; `totals`, if
     given, counts each chunk's patients as it passes (the summary then needs no second read);
-    `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows.
+    `pricer` (osteosim.economics.tables.Pricer), if given, writes each chunk's economics rows;
+    `resource_log` (analysis.resource_use.WrittenLog), if given, gathers the resource log's use as it passes.
 
     behind=True prices and counts each chunk in one thread and writes it in another while the engine makes
     the next (each stage at most one chunk behind the one before it): for an engine that leaves the
@@ -101,6 +102,8 @@ def write_tables(chunks: Iterable, staging: Path, totals: "PatientTotals | None"
         economics = pricer(chunk.patients) if pricer is not None and chunk.patients is not None else None
         if totals is not None and chunk.patients is not None:
             totals.add(chunk.patients)
+        if resource_log is not None:
+            resource_log.add(chunk.resources)
         return chunk, economics
 
     def write(counted) -> None:
@@ -214,9 +217,11 @@ COX_COLUMNS = ["arm", "os_days", "os_event", "efs_days", "efs_event"]
 
 
 def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, reference: str | None = None,
-                     warmup_day: float = 0.0, totals: PatientTotals | None = None, pricer=None) -> dict:
+                     warmup_day: float = 0.0, totals: PatientTotals | None = None, pricer=None,
+                     resources=None) -> dict:
     """summary.json (and dashboard.html) from the written tables, or from `totals` counted as they were
-    written (the patients file is then not read again, except for Cox fits with several arms)."""
+    written (the patients file is then not read again, except for Cox fits with several arms), and `resources`
+    (a ResourceUse from day warmup_day and 0) gathered as the resource log was written."""
     from osteosim.analysis.resource_use import ResourceUse
     from osteosim.analysis.summary import summarise
 
@@ -226,7 +231,8 @@ def summarise_folder(staging: Path, provenance: dict | None, dashboard: bool, re
         survival, tallies, patient_tables = totals.counts, totals.tallies, totals.aggregates
     events = _read(staging / "events.parquet")
     # the resource log, a replication at a time: utilisation after the warm-up (summary) and from day 0 (dashboard)
-    resources = ResourceUse.from_file(staging / "resources.parquet", (warmup_day, 0.0), weekly=dashboard)
+    if resources is None:
+        resources = ResourceUse.from_file(staging / "resources.parquet", (warmup_day, 0.0), weekly=dashboard)
     several_arms = survival["arm"].nunique() > 1
     cox = _read(staging / "patients.parquet", COX_COLUMNS) if several_arms else None
     summary = summarise(survival, tallies, events, resources, reference, cox, warmup_day)
@@ -266,9 +272,12 @@ def write_run(chunks: Iterable, folder: Path, *, provenance: dict | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     try:
-        totals = PatientTotals(dashboard)
-        write_tables(chunks, staging, totals, pricer, behind)
-        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals, pricer)
+        from osteosim.analysis.resource_use import WrittenLog
+
+        totals, resource_log = PatientTotals(dashboard), WrittenLog((warmup_day, 0.0), weekly=dashboard)
+        write_tables(chunks, staging, totals, pricer, behind, resource_log)
+        summary = summarise_folder(staging, provenance, dashboard, reference, warmup_day, totals, pricer,
+                                   resource_log.done(staging / "resources.parquet"))
         written = [name for name in FILES if (staging / name).is_file()]
         for name in FILES:
             if name in written:
