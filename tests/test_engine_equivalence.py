@@ -159,7 +159,10 @@ def test_auto_workers_are_a_process_per_core_for_des_replications_that_can_be_fo
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
     monkeypatch.setattr(replications, "_numba_threads_started", lambda: False)
-    processes = lambda *overrides: replications.replication_processes(compose(["output.progress=false", *overrides]))  # noqa: E731
+
+    def processes(*overrides: str) -> int:
+        return replications.replication_processes(compose(["output.progress=false", *overrides]))
+
     assert [processes(f"replications={n}") for n in (1, 2, 8)] == [1, 2, 3]
     assert processes("replications=8", "cohort=trial") == 1           # the cohort kernel runs on every core itself
     assert processes("replications=8", "workers=5") == 5
@@ -167,6 +170,39 @@ def test_auto_workers_are_a_process_per_core_for_des_replications_that_can_be_fo
     monkeypatch.setattr(replications, "_numba_threads_started", lambda: True)   # workers would have to be spawned
     assert processes("replications=8") == 1
     assert processes("replications=8", "workers=2") == 2
+
+
+def test_replication_workers_are_asked_for_a_bounded_number_of_replications_ahead(monkeypatch):
+    """Finished tables wait in the run's process until they are taken: workers on many cores must not be asked
+    for a long run's every replication at once (AHEAD a worker ahead of the one being taken)."""
+    import concurrent.futures
+
+    from osteosim.engines import replications
+
+    asked = []
+
+    class Pool:           # runs each replication's stand-in at once, and says which were asked for when
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+        def submit(self, function, config, replication):
+            asked.append(replication)
+            future = concurrent.futures.Future()
+            future.set_result([replications.Chunk(pd.DataFrame({"replication": [replication]}), None, None)])
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    taken = []
+    for chunk in replications._parallel_replications(compose(["replications=9", "output.progress=false"]), 2, None):
+        taken.append(int(chunk.patients["replication"].iloc[0]))
+        assert len(asked) == min(9, len(taken) + replications.AHEAD * 2)
+    assert taken == asked == list(range(9))
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: auto runs one process")

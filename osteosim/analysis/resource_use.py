@@ -4,10 +4,11 @@ A service scenario's resource log holds a change point for every change of any r
 background demand: about 640,000 rows a replication of the default scenario. Its analyses (time-weighted
 utilisation, weekly use, the first replication's trace) only ever combine rows of one replication, or add
 replications up in ascending order; so a run's log is gathered one replication at a time as it is written
-(`WrittenLog`), or read back from its file so (`ResourceUse.from_file`), and never held, sorted or copied whole: 8 default replications peaked at 1.31 GiB
-holding it, 0.74 GiB without. Everything here equals, bit for bit, what the same functions gave on the whole
-timed table (tested against that definition): each replication's rows sorted as `service.with_durations`
-sorts them, groups in order of first appearance, sums Kahan-compensated in row order as pandas' group sums are.
+(`WrittenLog`), or so read back from its file (`ResourceUse.from_file`), and never held, sorted or copied
+whole: 8 default replications peaked at 1.31 GiB holding it, 0.74 GiB without. Everything here equals, bit
+for bit, what the same functions gave on the whole timed table (tested against that definition): each
+replication's rows sorted as `service.with_durations` sorts them, groups in order of first appearance, sums
+Kahan-compensated in row order as pandas' group sums are.
 """
 from __future__ import annotations
 

@@ -139,7 +139,8 @@ def _run_job(cfg, folder: Path) -> None:
     unseal(folder)
     pricer = Pricer(config, {variant.arm.name: variant.arm for variant in arm_variants(config)})
     with _bar(total, unit, config.output.progress) as bar:
-        summary, written = write_run(chunks(_workers_for(config, launcher), progress=bar.update), folder, provenance=provenance(config),
+        summary, written = write_run(chunks(_workers_for(config, launcher), progress=bar.update), folder,
+                                     provenance=provenance(config),
                                      dashboard=config.output.dashboard, reference=reference_arm(config),
                                      warmup_day=warmup_day(config), pricer=pricer,
                                      behind=engine == "cohort")

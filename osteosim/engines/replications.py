@@ -142,18 +142,30 @@ def _replication_tables(config: Config, replication: int) -> list[Chunk]:
 def _parallel_replications(config: Config, processes: int, progress: Progress | None) -> Iterator[Chunk]:
     """Replications in a pool of `processes` processes; keyed draws make the split irrelevant. The workers are
     forked (they start at once, with what this process has imported and loaded) unless Numba's threads have
-    started here (their OpenMP pool does not survive a fork): then they are spawned."""
+    started here (their OpenMP pool does not survive a fork): then they are spawned. At most AHEAD replications
+    a process are asked for ahead of the one being taken: finished tables wait here until they are taken, and
+    workers on many cores would otherwise finish a long run's replications faster than one process writes them."""
     import multiprocessing
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     per_replication = work_total(config)[0] / config.replications   # all arms of one replication
     context = multiprocessing.get_context("spawn" if _numba_threads_started() else "fork")
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_single_threaded_numba) as pool:
-        futures = [pool.submit(_replication_tables, config, r) for r in range(config.replications)]
-        for future in futures:
-            yield from future.result()
+        asked = deque(pool.submit(_replication_tables, config, r)
+                      for r in range(min(config.replications, AHEAD * processes)))
+        following = len(asked)
+        while asked:
+            done = asked.popleft().result()
+            if following < config.replications:
+                asked.append(pool.submit(_replication_tables, config, following))
+                following += 1
+            yield from done
             if progress is not None:
                 progress(per_replication)
+
+
+AHEAD = 2   # replications a worker process is asked for ahead of the one being taken
 
 
 def add_second_malignancies(rec, cohort, seed: int, params) -> None:
