@@ -158,7 +158,7 @@ def test_auto_workers_are_a_process_per_core_for_des_replications_that_can_be_fo
     from osteosim.engines import replications
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
-    monkeypatch.setattr(replications, "_numba_threads_started", lambda: False)
+    monkeypatch.setattr(replications, "_can_fork", lambda: True)
 
     def processes(*overrides: str) -> int:
         return replications.replication_processes(compose(["output.progress=false", *overrides]))
@@ -167,9 +167,17 @@ def test_auto_workers_are_a_process_per_core_for_des_replications_that_can_be_fo
     assert processes("replications=8", "cohort=trial") == 1           # the cohort kernel runs on every core itself
     assert processes("replications=8", "workers=5") == 5
     assert processes("replications=2", "workers=5") == 2
-    monkeypatch.setattr(replications, "_numba_threads_started", lambda: True)   # workers would have to be spawned
+    monkeypatch.setattr(replications, "_can_fork", lambda: False)   # workers would have to be spawned
     assert processes("replications=8") == 1
     assert processes("replications=8", "workers=2") == 2
+
+
+def test_workers_can_be_forked_until_numbas_threads_have_started():
+    """A forked child cannot use the OpenMP threads its parent started: from then on, workers are spawned."""
+    code = ("import numba; from osteosim.engines.replications import _can_fork; before = _can_fork(); "
+            "numba.get_num_threads(); print(before, _can_fork())")      # get_num_threads starts the threads
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "False"], done.stderr
 
 
 def test_replication_workers_are_asked_for_a_bounded_number_of_replications_ahead(monkeypatch):

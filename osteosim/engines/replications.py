@@ -113,19 +113,26 @@ def replication_processes(config: Config) -> int:
     runs on every core."""
     if config.workers:
         return min(config.workers, config.replications)
-    if engine_for(config) != "des" or _numba_threads_started():
+    if engine_for(config) != "des" or not _can_fork():
         return 1
-    return max(1, min(config.replications, len(os.sched_getaffinity(0))))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(config.replications, cores))
 
 
-def _numba_threads_started() -> bool:
+def _can_fork() -> bool:
+    """Can worker processes be forked here: the platform forks (not Windows), and Numba's threads have not started
+    (a parallel kernel starts them; their OpenMP pool does not survive a fork)."""
+    import multiprocessing
+
     import numba
 
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
     try:
         numba.threading_layer()      # raises until a parallel kernel has started Numba's threads
     except ValueError:
-        return False
-    return True
+        return True
+    return False
 
 
 def _single_threaded_numba() -> None:
@@ -141,8 +148,8 @@ def _replication_tables(config: Config, replication: int) -> list[Chunk]:
 
 def _parallel_replications(config: Config, processes: int, progress: Progress | None) -> Iterator[Chunk]:
     """Replications in a pool of `processes` processes; keyed draws make the split irrelevant. The workers are
-    forked (they start at once, with what this process has imported and loaded) unless Numba's threads have
-    started here (their OpenMP pool does not survive a fork): then they are spawned. At most AHEAD replications
+    forked (they start at once, with what this process has imported and loaded) where they can be (`_can_fork`),
+    else spawned. At most AHEAD replications
     a process are asked for ahead of the one being taken: finished tables wait here until they are taken, and
     workers on many cores would otherwise finish a long run's replications faster than one process writes them."""
     import multiprocessing
@@ -150,7 +157,7 @@ def _parallel_replications(config: Config, processes: int, progress: Progress | 
     from concurrent.futures import ProcessPoolExecutor
 
     per_replication = work_total(config)[0] / config.replications   # all arms of one replication
-    context = multiprocessing.get_context("spawn" if _numba_threads_started() else "fork")
+    context = multiprocessing.get_context("fork" if _can_fork() else "spawn")
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_single_threaded_numba) as pool:
         asked = deque(pool.submit(_replication_tables, config, r)
                       for r in range(min(config.replications, AHEAD * processes)))
