@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import stand_in_pool
+
 PREFIX = "osteosim: config error: "
 QUIET = ["output.progress=false"]
 TINY_RUN = ["cohort=trial", "cohort.n_patients=50", "output.dashboard=false"]
@@ -129,3 +131,21 @@ def test_added_unknown_key_is_rejected(tmp_path, run_in_process):
     run_dir = tmp_path / "run"
     returncode, out, err = run_in_process(["+cohort.foo=1", *TINY_RUN, *QUIET, f"hydra.run.dir={run_dir}"])
     assert_config_error(returncode, out, err, run_dir, ["cohort.foo", "1"])
+
+
+def test_a_replication_worker_killed_midway_is_one_line_exit_1_and_no_results(tmp_path, run_in_process, monkeypatch):
+    """A worker process that dies (the kernel killed it, say for memory) ends the run with one line, status 1 (not
+    the input's fault, so not 2), and nothing written: a pool whose every replication's process ended abruptly."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from osteosim.results.run_folder import FILES
+
+    stand_in_pool.installed(monkeypatch, lambda r: BrokenProcessPool("A process in the pool was terminated abruptly"))
+    run_dir = tmp_path / "run"
+    returncode, out, err = run_in_process(["replications=2", "workers=2", "cohort.accrual_years=1",
+                                           "cohort.followup_years=1", *QUIET, f"hydra.run.dir={run_dir}"])
+    assert returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("osteosim: error: a process running replications ended abruptly")
+    assert "workers=1" in lines[0] and "Traceback" not in out
+    assert not [path.name for path in run_dir.iterdir() if path.name in FILES or path.name.startswith(".staging")]

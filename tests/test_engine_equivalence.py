@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import stand_in_pool
 from osteosim import simulate
 from osteosim.config import compose, group_options
 
@@ -183,34 +184,25 @@ def test_workers_can_be_forked_until_numbas_threads_have_started():
 def test_replication_workers_are_asked_for_a_bounded_number_of_replications_ahead(monkeypatch):
     """Finished tables wait in the run's process until they are taken: workers on many cores must not be asked
     for a long run's every replication at once (AHEAD a worker ahead of the one being taken)."""
-    import concurrent.futures
-
     from osteosim.engines import replications
 
-    asked = []
-
-    class Pool:           # runs each replication's stand-in at once, and says which were asked for when
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *args):
-            return False
-
-        def submit(self, function, config, replication):
-            asked.append(replication)
-            future = concurrent.futures.Future()
-            future.set_result([replications.Chunk(pd.DataFrame({"replication": [replication]}), None, None)])
-            return future
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    pool = stand_in_pool.installed(
+        monkeypatch, lambda r: [replications.Chunk(pd.DataFrame({"replication": [r]}), None, None)])
     taken = []
     for chunk in replications._parallel_replications(compose(["replications=9", "output.progress=false"]), 2, None):
         taken.append(int(chunk.patients["replication"].iloc[0]))
-        assert len(asked) == min(9, len(taken) + replications.AHEAD * 2)
-    assert taken == asked == list(range(9))
+        assert len(pool.asked) == min(9, len(taken) + replications.AHEAD * 2)
+    assert taken == pool.asked == list(range(9))
+
+
+def test_a_replication_worker_that_died_is_said_so(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from osteosim.engines import replications
+
+    stand_in_pool.installed(monkeypatch, lambda r: BrokenProcessPool("terminated abruptly"))
+    with pytest.raises(replications.WorkerLost, match="ended abruptly"):
+        list(replications._parallel_replications(compose(["replications=2", "output.progress=false"]), 2, None))
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: auto runs one process")

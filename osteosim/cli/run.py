@@ -95,6 +95,7 @@ def task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from osteosim.config import ConfigError, search_path
+    from osteosim.engines.replications import WorkerLost
     from osteosim.results.lock import FolderBusy, exclusive
 
     _die_with_the_sweep(HydraConfig.get().launcher._target_)
@@ -107,6 +108,9 @@ def task(cfg) -> None:
             # exit here: Hydra's job runner writes "Error executing job with overrides: ..." to stderr
             # for any Exception a job raises, which would break the one-line contract
             _config_error_exit(explain(error) or str(error))
+        except WorkerLost as error:     # not the input's fault (status 1), but no traceback would help either
+            print(f"osteosim: error: {error}", file=sys.stderr)
+            sys.exit(1)
 
 
 def _run_job(cfg, folder: Path) -> None:

@@ -155,6 +155,7 @@ def _parallel_replications(config: Config, processes: int, progress: Progress | 
     import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     per_replication = work_total(config)[0] / config.replications   # all arms of one replication
     context = multiprocessing.get_context("fork" if _can_fork() else "spawn")
@@ -163,7 +164,11 @@ def _parallel_replications(config: Config, processes: int, progress: Progress | 
                       for r in range(min(config.replications, AHEAD * processes)))
         following = len(asked)
         while asked:
-            done = asked.popleft().result()
+            try:
+                done = asked.popleft().result()
+            except BrokenProcessPool as error:
+                raise WorkerLost(f"a process running replications ended abruptly ({processes} were running: killed, or "
+                                 "out of memory?); nothing was written. workers=1 runs them in this process") from error
             if following < config.replications:
                 asked.append(pool.submit(_replication_tables, config, following))
                 following += 1
@@ -173,6 +178,10 @@ def _parallel_replications(config: Config, processes: int, progress: Progress | 
 
 
 AHEAD = 2   # replications a worker process is asked for ahead of the one being taken
+
+
+class WorkerLost(RuntimeError):
+    """A worker process running replications died (the operating system killed it): the run cannot be complete."""
 
 
 def add_second_malignancies(rec, cohort, seed: int, params) -> None:
