@@ -149,9 +149,9 @@ def _replication_tables(config: Config, replication: int) -> list[Chunk]:
 def _parallel_replications(config: Config, processes: int, progress: Progress | None) -> Iterator[Chunk]:
     """Replications in a pool of `processes` processes; keyed draws make the split irrelevant. The workers are
     forked (they start at once, with what this process has imported and loaded) where they can be (`_can_fork`),
-    else spawned. At most AHEAD replications
-    a process are asked for ahead of the one being taken: finished tables wait here until they are taken, and
-    workers on many cores would otherwise finish a long run's replications faster than one process writes them."""
+    else spawned. At most AHEAD replications a process are asked for ahead of the one being taken: finished
+    tables wait here until they are taken, and workers on many cores would otherwise finish a long run's
+    replications faster than one process writes them."""
     import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor

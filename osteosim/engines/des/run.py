@@ -154,8 +154,8 @@ class Run:
 
     def _ours_frame(self, replication: int, arm: str) -> pd.DataFrame:
         log = self.events
-        rows, resource = by_resource([(r.code, r.visit_rows()) for r in self.resources if r is not None], 5) \
-            if log.enabled else (np.zeros((0, 5)), np.zeros(0, dtype=np.int64))
+        rows, resource = by_resource([(r.code, r.visit_rows()) for r in self.resources if r is not None]
+                                     if log.enabled else [], 5)
         if not len(rows):
             return log.frame(replication, arm)
         day = np.concatenate([np.asarray(log.day, dtype=np.float64), rows[:, 0]])
