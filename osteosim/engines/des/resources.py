@@ -25,7 +25,7 @@ import simpy
 from osteosim.config.schema import ResourceConfig
 from osteosim.engines.des import servers
 from osteosim.engines.des.log import BACKGROUND_PATIENT, EventLog, ResourceLog
-from osteosim.engines.des.servers import N_SERIES_COLUMNS, S
+from osteosim.engines.des.servers import N_SERIES_COLUMNS, N_VISIT_ROW, S
 from osteosim.model.codes import EVENT, RESOURCES, STAGE
 from osteosim.model.protocol import VISIT
 
@@ -91,7 +91,7 @@ class RosteredResource:
         self.log_parts: list[np.ndarray] = []
         self.series = np.empty((64, N_SERIES_COLUMNS))
         self.arriving, self.serving = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
-        self.vlog, self.vlog_parts = np.empty((1024, 5)), []
+        self.vlog, self.vlog_parts = np.empty((1024, N_VISIT_ROW)), []
         self.waiting: dict[int, simpy.Event] = {}     # our queued requests by token
         self.next_token = 0
         self.wake_day = INF              # the SimPy wake-up already scheduled for a waiting patient of ours
@@ -239,7 +239,7 @@ class RosteredResource:
             self.vlog_parts.append(self.vlog[:int(st[S.n_vlog])].copy())
             st[S.n_vlog] = 0
             if st[S.q_len] + 3 > self.vlog.shape[0]:
-                self.vlog = np.empty((2 * int(st[S.q_len] + 3), 5))
+                self.vlog = np.empty((2 * int(st[S.q_len] + 3), N_VISIT_ROW))
 
     def _start_ours(self) -> None:
         """Fire the events of our requests a server took (at this instant: see _wake_for_waiting)."""

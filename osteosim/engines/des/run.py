@@ -10,6 +10,7 @@ from osteosim.config.schema import RESOURCE_NAMES, Config
 from osteosim.engines.des.log import EventLog, ResourceLog, by_resource, events_frame
 from osteosim.engines.des.patient import patient_life, start_arm_visits
 from osteosim.engines.des.resources import Background, RosteredResource
+from osteosim.engines.des.servers import N_VISIT_ROW
 from osteosim.model import rng
 from osteosim.model.codes import DEATH_CAUSES, DETAIL_OF_DEATH, EVENT, PHASE, RESOURCES, STAGE
 from osteosim.model.parameters import PARAMS_DTYPE, disease_vector, params_record
@@ -155,7 +156,7 @@ class Run:
     def _ours_frame(self, replication: int, arm: str) -> pd.DataFrame:
         log = self.events
         rows, resource = by_resource([(r.code, r.visit_rows()) for r in self.resources if r is not None]
-                                     if log.enabled else [], 5)
+                                     if log.enabled else [], N_VISIT_ROW)
         if not len(rows):
             return log.frame(replication, arm)
         day = np.concatenate([np.asarray(log.day, dtype=np.float64), rows[:, 0]])

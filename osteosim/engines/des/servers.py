@@ -42,7 +42,7 @@ S = namedtuple("Slots", ("day", "in_use", "capacity", "roster_day", "arrival_day
                          "last_arrival", "n_ends", "q_head", "q_len", "ours_waiting", "n_log", "n_bg", "n_started",
                          "logging", "bg_logging", "horizon", "n_series", "n_arriving", "visit_arrival", "n_serving",
                          "visit_end", "n_vlog", "visit_logging", "turns"))(*range(26))
-N_SLOTS = 26
+N_SLOTS = len(S)
 DONE, FULL = 0, 1
 REQUEST, START, END = EVENT.request, EVENT.start, EVENT.end
 
@@ -52,7 +52,8 @@ REQUEST, START, END = EVENT.request, EVENT.start, EVENT.end
 # and when and in which turn that next change was scheduled (see `_sooner`)
 V = namedtuple("SeriesColumns", ("pid", "row", "anchor", "i", "stage", "after_death", "state", "due", "number",
                                  "hold", "count", "since", "turn"))(*range(13))
-N_SERIES_COLUMNS = 13
+N_SERIES_COLUMNS = len(V)
+N_VISIT_ROW = 5   # a `vlog` row: day, patient, event code, stage, series number (`_log_visit`)
 ARRIVING, QUEUED, RESUMING, SERVING, ENDED = 0.0, 1.0, 2.0, 3.0, 4.0
 VISIT_BASE = 2.0 ** 40     # a visit of series j waits in the queue as -(VISIT_BASE + j); our tokens stay far below
 
